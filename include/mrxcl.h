@@ -1,0 +1,170 @@
+/* mrxcl: three-stem soundtrack separation (speech, music, sound effects) with the
+ * MRX network (Petermann et al., "The Cocktail Fork Problem", ICASSP 2022) on OpenCL.
+ *
+ * Objects and lifetimes
+ *   mrxcl_model    network weights and configuration, on the host. Loaded from a
+ *                  safetensors file or from memory; independent of any device.
+ *   mrxcl_context  one OpenCL device with the model's weights uploaded to it, its
+ *                  kernels built and its FFT plans made. Creating a context copies
+ *                  everything it needs from the model: the model may be freed after.
+ * Every *_free() accepts NULL. A context is not thread-safe: use one per thread.
+ *
+ * Errors
+ *   Every call returns (or reports through *status) an mrxcl_status: 0 is success,
+ *   negative values are errors, mrxcl_strerror() names them. The detailed message
+ *   (which tensor is wrong, which OpenCL call failed and with what code) is kept:
+ *   mrxcl_last_error(ctx) for calls on a context, mrxcl_last_error(NULL) for the
+ *   calling thread's last failed load or create. The library never prints and never
+ *   exits; it reports through the log callback set with mrxcl_log_set().
+ */
+#ifndef MRXCL_H
+#define MRXCL_H
+
+#include <stddef.h>
+
+#if defined(_WIN32) && defined(MRXCL_SHARED)
+#  ifdef MRXCL_BUILD
+#    define MRXCL_API __declspec(dllexport)
+#  else
+#    define MRXCL_API __declspec(dllimport)
+#  endif
+#elif defined(__GNUC__)
+#  define MRXCL_API __attribute__((visibility("default")))
+#else
+#  define MRXCL_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MRXCL_VERSION_MAJOR 0
+#define MRXCL_VERSION_MINOR 1
+#define MRXCL_VERSION_PATCH 0
+
+typedef enum mrxcl_status {
+    MRXCL_OK = 0,
+    MRXCL_ERR_INVALID_ARGUMENT = -1,  /* a NULL pointer, zero channels, bad option */
+    MRXCL_ERR_OUT_OF_MEMORY = -2,     /* host allocation failed */
+    MRXCL_ERR_IO = -3,                /* a file could not be opened or read */
+    MRXCL_ERR_MODEL_FORMAT = -4,      /* not a safetensors file, truncated, bad header, unknown dtype */
+    MRXCL_ERR_MODEL_MISMATCH = -5,    /* missing tensor, wrong shape, inconsistent configuration */
+    MRXCL_ERR_MODEL_VALUE = -6,       /* NaN or infinite weight */
+    MRXCL_ERR_NO_DEVICE = -7,         /* no OpenCL platform or no device matching the choice */
+    MRXCL_ERR_OPENCL = -8,            /* an OpenCL call failed (mrxcl_last_cl_error()) */
+    MRXCL_ERR_KERNEL_BUILD = -9,      /* the OpenCL program failed to build (mrxcl_build_log()) */
+    MRXCL_ERR_FFT = -10,              /* clFFT failed */
+    MRXCL_ERR_BLAS = -11,             /* CLBlast failed */
+    MRXCL_ERR_RESAMPLE = -12,         /* libsoxr failed */
+    MRXCL_ERR_UNSUPPORTED = -13,      /* valid, but not supported (e.g. an FFT length clFFT lacks) */
+    MRXCL_ERR_DEVICE_MEMORY = -14     /* the device could not allocate what the input needs */
+} mrxcl_status;
+
+/* The name of a status code, e.g. "model file is malformed". Never NULL. */
+MRXCL_API const char *mrxcl_strerror(int status);
+/* "MAJOR.MINOR.PATCH" */
+MRXCL_API const char *mrxcl_version(void);
+
+/* ---- logging ----------------------------------------------------------------- */
+typedef enum mrxcl_log_level {
+    MRXCL_LOG_ERROR = 0,
+    MRXCL_LOG_WARN = 1,
+    MRXCL_LOG_INFO = 2,
+    MRXCL_LOG_DEBUG = 3
+} mrxcl_log_level;
+
+/* Called with a complete message (no trailing newline). Process-wide; set it before
+ * creating objects. NULL (the default) discards log messages. */
+typedef void (*mrxcl_log_callback)(mrxcl_log_level level, const char *message, void *user_data);
+MRXCL_API void mrxcl_log_set(mrxcl_log_callback callback, void *user_data);
+
+/* ---- model ------------------------------------------------------------------- */
+#define MRXCL_MAX_RESOLUTIONS 8
+#define MRXCL_MAX_SOURCES 8
+#define MRXCL_MAX_NAME 32
+
+typedef struct mrxcl_model mrxcl_model;
+
+typedef struct mrxcl_model_info {
+    int sample_rate;                            /* rate the network runs at */
+    int hop;                                    /* STFT hop, the same for every resolution */
+    int n_resolutions;
+    int window_lengths[MRXCL_MAX_RESOLUTIONS];  /* STFT window (= FFT) length per resolution */
+    int hidden;                                 /* encoder width; BiLSTM output width */
+    int lstm_layers;
+    int n_sources;
+    char source_names[MRXCL_MAX_SOURCES][MRXCL_MAX_NAME]; /* output order */
+    size_t n_parameters;                        /* as stored, BatchNorm statistics included */
+} mrxcl_model_info;
+
+/* Load a safetensors model (see README: tensor names, metadata). On failure returns
+ * NULL, sets *status (if status is not NULL), and mrxcl_last_error(NULL) says why. */
+MRXCL_API mrxcl_model *mrxcl_model_load_file(const char *path, int *status);
+/* The same from a buffer the caller owns; the buffer is not referenced after return. */
+MRXCL_API mrxcl_model *mrxcl_model_load_memory(const void *data, size_t size, int *status);
+MRXCL_API void mrxcl_model_free(mrxcl_model *model);
+MRXCL_API int mrxcl_model_get_info(const mrxcl_model *model, mrxcl_model_info *info);
+
+/* ---- devices ----------------------------------------------------------------- */
+typedef struct mrxcl_device_desc {
+    int index;             /* global index across platforms, as mrxcl_context_params.device_index */
+    char platform[128];
+    char name[128];
+    char version[64];
+    int is_gpu;
+    size_t global_memory;  /* bytes */
+} mrxcl_device_desc;
+
+/* Lists OpenCL devices. Writes at most max entries and sets *count to the total.
+ * Returns MRXCL_ERR_NO_DEVICE when there is no OpenCL platform at all. */
+MRXCL_API int mrxcl_list_devices(mrxcl_device_desc *devices, int max, int *count);
+
+/* ---- context ----------------------------------------------------------------- */
+typedef struct mrxcl_context mrxcl_context;
+
+typedef struct mrxcl_context_params {
+    /* Device choice, first that applies: device_index >= 0; device_name (a
+     * case-insensitive substring of "platform device"); the MRXCL_DEVICE environment
+     * variable (an index or a substring); the first GPU; the first device. */
+    int device_index;          /* default -1 */
+    const char *device_name;   /* default NULL */
+    /* Read kernels from this directory's .cl files instead of the embedded copies
+     * (for kernel development). Default NULL. */
+    const char *kernel_dir;
+} mrxcl_context_params;
+
+MRXCL_API mrxcl_context_params mrxcl_context_default_params(void);
+
+/* Picks the device, builds the kernels, uploads the model. NULL on failure, with
+ * *status set; mrxcl_last_error(NULL) and, for a failed kernel build,
+ * mrxcl_build_log(NULL) say why. */
+MRXCL_API mrxcl_context *mrxcl_context_create(const mrxcl_model *model,
+                                              const mrxcl_context_params *params, int *status);
+MRXCL_API void mrxcl_context_free(mrxcl_context *ctx);
+
+/* The device in use. */
+MRXCL_API int mrxcl_context_device(const mrxcl_context *ctx, mrxcl_device_desc *desc);
+MRXCL_API int mrxcl_context_get_info(const mrxcl_context *ctx, mrxcl_model_info *info);
+
+/* The last error message on ctx ("" if none); ctx NULL: the calling thread's last
+ * failed load or create. Valid until the next call on the same object or thread. */
+MRXCL_API const char *mrxcl_last_error(const mrxcl_context *ctx);
+/* The OpenCL program build log of the last failed build (NULL if none). */
+MRXCL_API const char *mrxcl_build_log(const mrxcl_context *ctx);
+/* The last OpenCL (or clFFT/CLBlast) error code seen on ctx, 0 if none. */
+MRXCL_API int mrxcl_last_cl_error(const mrxcl_context *ctx);
+
+/* ---- separation -------------------------------------------------------------- */
+/* Separates `channels` planar channels of `frames` samples at `sample_rate` Hz
+ * (resampled to the model's rate and back with libsoxr when they differ). Channels
+ * are independent. output[s * channels + c] receives source s of channel c,
+ * `frames` samples, in the model's source order; the caller owns every buffer.
+ * frames >= 1. */
+MRXCL_API int mrxcl_separate(mrxcl_context *ctx, const float *const *input, int channels,
+                             size_t frames, int sample_rate, float *const *output);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MRXCL_H */
