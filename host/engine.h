@@ -69,6 +69,8 @@ struct mrxcl_context {
  * x is B planar channels; out[s * B + b] receives L samples each. */
 int mrxcl_forward(mrxcl_context *ctx, const float *const *x, int B, size_t L, float *const *out);
 void mrxcl_acts_release(mrxcl_acts *a, int R);
+/* Makes the activation buffers hold at least rows frame rows and L_B samples. */
+int mrxcl_acts_ensure(mrxcl_context *ctx, size_t rows, size_t L_B);
 
 /* stft.c */
 int mrxcl_fft_setup(void);

@@ -91,7 +91,7 @@ static int alloc(mrxcl_context *ctx, cl_mem *m, size_t floats, const char *what)
     return mrxcl_cl_check(ctx, err ? err : CL_MEM_OBJECT_ALLOCATION_FAILURE, msg);
 }
 
-static int ensure_acts(mrxcl_context *ctx, size_t rows, size_t L_B)
+int mrxcl_acts_ensure(mrxcl_context *ctx, size_t rows, size_t L_B)
 {
     const mrxcl_model_info *in = &ctx->info;
     mrxcl_acts *a = &ctx->a;
@@ -203,7 +203,7 @@ int mrxcl_forward(mrxcl_context *ctx, const float *const *x, int B, size_t L, fl
     if (L > 0x7fffffff / (size_t)(B > 0 ? B : 1) || rows > 0x7fffffff)
         return mrxcl_fail(MRXCL_ERR_INVALID_ARGUMENT, "input of %zu samples x %d channels is too long for one pass",
                           L, B);
-    if ((rc = ensure_acts(ctx, rows, (size_t)B * L)) || (rc = mrxcl_fft_plans(ctx, rows)))
+    if ((rc = mrxcl_acts_ensure(ctx, rows, (size_t)B * L)) || (rc = mrxcl_fft_plans(ctx, rows)))
         return rc;
     for (b = 0; b < (size_t)B && !rc; b++) {
         err = clEnqueueWriteBuffer(ctx->cl.queue, ctx->a.x, CL_FALSE, b * L * sizeof(float),
