@@ -23,7 +23,7 @@ const char *mrxcl_strerror(int status)
     case MRXCL_ERR_IO: return "file could not be read";
     case MRXCL_ERR_MODEL_FORMAT: return "model file is malformed";
     case MRXCL_ERR_MODEL_MISMATCH: return "model does not match its configuration";
-    case MRXCL_ERR_MODEL_VALUE: return "model holds a non-finite weight";
+    case MRXCL_ERR_MODEL_VALUE: return "model holds an invalid weight";
     case MRXCL_ERR_NO_DEVICE: return "no OpenCL device";
     case MRXCL_ERR_OPENCL: return "OpenCL call failed";
     case MRXCL_ERR_KERNEL_BUILD: return "OpenCL kernels failed to build";

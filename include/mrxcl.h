@@ -49,7 +49,7 @@ typedef enum mrxcl_status {
     MRXCL_ERR_IO = -3,                /* a file could not be opened or read */
     MRXCL_ERR_MODEL_FORMAT = -4,      /* not a safetensors file, truncated, bad header, unknown dtype */
     MRXCL_ERR_MODEL_MISMATCH = -5,    /* missing tensor, wrong shape, inconsistent configuration */
-    MRXCL_ERR_MODEL_VALUE = -6,       /* NaN or infinite weight */
+    MRXCL_ERR_MODEL_VALUE = -6,       /* NaN or infinite weight, negative variance */
     MRXCL_ERR_NO_DEVICE = -7,         /* no OpenCL platform or no device matching the choice */
     MRXCL_ERR_OPENCL = -8,            /* an OpenCL call failed (mrxcl_last_cl_error()) */
     MRXCL_ERR_KERNEL_BUILD = -9,      /* the OpenCL program failed to build (mrxcl_build_log()) */

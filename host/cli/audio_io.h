@@ -1,0 +1,87 @@
+/* Audio file input and atomic multi-file output for the mrxcl command-line program.
+ *
+ * Reading: any file libsndfile decodes, into planar float channels.
+ * Writing: a stem_writer writes every stem to a hidden temporary file in the output
+ * directory and renames them all into place only in stem_writer_commit(), after every
+ * one was written and closed without error. Until then, and on any failure, the files
+ * already in the directory are left alone and the temporary files are removed, also
+ * when the process receives SIGINT, SIGTERM or SIGHUP (see stem_writer_handle_signals).
+ *
+ * Functions that can fail return 0 on success and -1 on failure, with a message that
+ * names the file in err (err_size bytes, always terminated).
+ */
+#ifndef MRXCL_CLI_AUDIO_IO_H
+#define MRXCL_CLI_AUDIO_IO_H
+
+#include <stddef.h>
+
+/* ---- input ------------------------------------------------------------------- */
+typedef struct audio_buffer {
+    int channels;
+    int sample_rate;
+    size_t frames;
+    float **data; /* data[c], c < channels: `frames` samples each, one allocation per channel */
+} audio_buffer;
+
+/* Reads the whole file. A file with no frames is an error ("has no audio"). */
+int audio_read(const char *path, audio_buffer *audio, char *err, size_t err_size);
+/* Frees the channels; accepts a zeroed or already freed buffer. */
+void audio_free(audio_buffer *audio);
+
+/* ---- output ------------------------------------------------------------------ */
+typedef enum audio_format { AUDIO_WAV, AUDIO_FLAC, AUDIO_OGG } audio_format;
+typedef enum audio_subtype {
+    AUDIO_SUBTYPE_DEFAULT, /* wav: float, flac: pcm24, ogg: Vorbis */
+    AUDIO_SUBTYPE_FLOAT,
+    AUDIO_SUBTYPE_PCM16,
+    AUDIO_SUBTYPE_PCM24
+} audio_subtype;
+
+#define STEM_WRITER_MAX_STEMS 8
+
+typedef struct stem_writer stem_writer;
+
+/* File name extension of a format, without the dot ("wav"). */
+const char *audio_format_extension(audio_format format);
+
+/* Whether a file name is a safe stem name: 1 to 31 characters from [A-Za-z0-9_-],
+ * so that it cannot leave the output directory or hide itself. */
+int stem_name_is_safe(const char *name);
+
+/* Installs handlers for SIGINT, SIGTERM and SIGHUP that remove the temporary files of
+ * open writers (and an output directory the program created, see
+ * stem_writer_note_created_dir) and exit with 128 + the signal number; on SIGABRT,
+ * SIGSEGV, SIGBUS, SIGFPE and SIGILL they are removed before the process dies of the
+ * signal, and an atexit() handler removes them if a library calls exit(). Also ignores
+ * SIGXFSZ, so that exceeding a file size limit is a write error, not a silent death
+ * that leaves temporary files behind. Call once, early. */
+void stem_writer_handle_signals(void);
+/* Tells the signal handler that `dir` was created by this program and may be removed
+ * (if empty) when the program is interrupted. NULL forgets it. */
+void stem_writer_note_created_dir(const char *dir);
+
+/* Creates DIR/.NAME.EXT.partial-XXXXXX for each of the n names (n <= 8) and opens
+ * them for writing `frames` frames of `channels` channels at `sample_rate` Hz.
+ * `frames` is used to choose RF64 over WAV where a WAV file would exceed 4 GiB. */
+stem_writer *stem_writer_open(const char *dir, const char *const *names, int n,
+                              audio_format format, audio_subtype subtype, int channels,
+                              int sample_rate, size_t frames, char *err, size_t err_size);
+/* Appends `frames` frames to stem `stem`; channel[c] holds channel c's samples. A
+ * short write (disk full, file size limit) is an error. */
+int stem_writer_write(stem_writer *writer, int stem, const float *const *channel,
+                      size_t frames, char *err, size_t err_size);
+/* Closes every temporary file, checking for errors, then renames them into place.
+ * Frees the writer whether it succeeds or not; on failure nothing was renamed (except
+ * in the unlikely case that a rename fails after an earlier one succeeded, which the
+ * message then says) and the temporary files are gone. */
+int stem_writer_commit(stem_writer *writer, char *err, size_t err_size);
+/* Closes and removes every temporary file and frees the writer. Accepts NULL. */
+void stem_writer_abort(stem_writer *writer);
+/* The final path of stem i ("DIR/music.wav"). */
+const char *stem_writer_path(const stem_writer *writer, int stem);
+
+/* A signal that arrived while stem_writer_commit() was renaming (which it does not
+ * interrupt), 0 if none. The caller should exit with 128 + it after a commit. */
+int stem_writer_pending_signal(void);
+
+#endif /* MRXCL_CLI_AUDIO_IO_H */

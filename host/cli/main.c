@@ -1,0 +1,694 @@
+/* mrxcl: the command-line program. Separates a soundtrack into one file per source
+ * (music, speech, sfx), lists OpenCL devices, describes a model.
+ *
+ * Exit status: 0 success, 1 runtime error, 2 usage error, 128 + N on signal N. */
+#define _POSIX_C_SOURCE 200809L
+
+#include "audio_io.h"
+#include "mrxcl.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sndfile.h>
+
+enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
+
+static void print_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("mrxcl: error: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+static int usage_error(const char *command, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("mrxcl: error: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    fprintf(stderr, "Try 'mrxcl %s%s--help'.\n", command ? command : "", command ? " " : "");
+    return EXIT_USAGE;
+}
+
+/* "[<what>: ]<status name>: <library's message>", then the build log of a failed
+ * kernel build. `ctx` NULL: the thread's last failed load or create. `fmt` NULL: no
+ * <what>, for when the library's message says it all. */
+static void print_library_error(const mrxcl_context *ctx, int status, const char *fmt, ...)
+{
+    fputs("mrxcl: error: ", stderr);
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputs(": ", stderr);
+    }
+    const char *detail = mrxcl_last_error(ctx);
+    fputs(mrxcl_strerror(status), stderr);
+    if (detail && detail[0])
+        fprintf(stderr, ": %s", detail);
+    fputc('\n', stderr);
+    if (status == MRXCL_ERR_KERNEL_BUILD) {
+        const char *log = mrxcl_build_log(ctx);
+        if (log && log[0])
+            fprintf(stderr, "OpenCL build log:\n%s%s", log,
+                    log[strlen(log) - 1] == '\n' ? "" : "\n");
+        else
+            fputs("(the OpenCL implementation gave no build log)\n", stderr);
+    }
+}
+
+/* ---- option parsing ------------------------------------------------------------
+ * Each subcommand has a table of options; the parser, the help text and the checks
+ * come from it. A new option is one row (and a field to receive it). */
+typedef enum arg_kind {
+    ARG_FLAG,    /* int: set to 1 */
+    ARG_STRING,  /* const char *: the argument */
+    ARG_CHOICE,  /* int: index of the argument in `choices` (-1 until given) */
+    ARG_SECONDS  /* double: a finite number >= 0 */
+} arg_kind;
+
+typedef struct option_spec {
+    const char *long_name;
+    char short_name; /* 0 if none */
+    arg_kind kind;
+    void *target;
+    const char *const *choices; /* ARG_CHOICE: NULL-terminated */
+    const char *metavar;
+    const char *help;
+} option_spec;
+
+static const char *const format_choices[] = {"wav", "flac", "ogg", NULL};   /* = audio_format */
+static const char *const subtype_choices[] = {"float", "pcm16", "pcm24", NULL};
+
+static struct separate_options {
+    const char *output_dir;
+    const char *model;
+    const char *device;
+    int format;  /* index in format_choices, -1: default */
+    int subtype; /* index in subtype_choices, -1: default */
+    int quiet;
+    int verbose;
+    int help;
+} sep = {NULL, NULL, NULL, -1, -1, 0, 0, 0};
+
+static const option_spec separate_specs[] = {
+    {"output", 'o', ARG_STRING, &sep.output_dir, NULL, "DIR",
+     "write one file per source into DIR (created if missing)"},
+    {"model", 'm', ARG_STRING, &sep.model, NULL, "MODEL",
+     "model file (.safetensors); default: $MRXCL_MODEL"},
+    {"device", 0, ARG_STRING, &sep.device, NULL, "D",
+     "OpenCL device: an index from 'mrxcl devices' or part of its name"},
+    {"format", 0, ARG_CHOICE, &sep.format, format_choices, "wav|flac|ogg",
+     "output format (default wav; ogg is Vorbis)"},
+    {"subtype", 0, ARG_CHOICE, &sep.subtype, subtype_choices, "float|pcm16|pcm24",
+     "sample format (default: float for wav, pcm24 for flac)"},
+    {"quiet", 'q', ARG_FLAG, &sep.quiet, NULL, NULL, "print nothing but errors"},
+    {"verbose", 'v', ARG_FLAG, &sep.verbose, NULL, NULL, "print the library's log messages"},
+    {"help", 'h', ARG_FLAG, &sep.help, NULL, NULL, "show this help"},
+};
+
+static struct info_options {
+    int help;
+} inf;
+
+static const option_spec info_specs[] = {
+    {"help", 'h', ARG_FLAG, &inf.help, NULL, NULL, "show this help"},
+};
+
+static struct devices_options {
+    int help;
+} dev;
+
+static const option_spec devices_specs[] = {
+    {"help", 'h', ARG_FLAG, &dev.help, NULL, NULL, "show this help"},
+};
+
+#define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+static int set_option(const char *command, const option_spec *spec, const char *value)
+{
+    switch (spec->kind) {
+    case ARG_FLAG:
+        *(int *)spec->target = 1;
+        return 0;
+    case ARG_STRING:
+        *(const char **)spec->target = value;
+        return 0;
+    case ARG_CHOICE:
+        for (int i = 0; spec->choices[i]; i++) {
+            if (strcmp(value, spec->choices[i]) == 0) {
+                *(int *)spec->target = i;
+                return 0;
+            }
+        }
+        return usage_error(command, "invalid value '%s' for --%s (expected %s)", value,
+                           spec->long_name, spec->metavar);
+    case ARG_SECONDS: {
+        char *end = NULL;
+        errno = 0;
+        double v = strtod(value, &end);
+        if (end == value || *end != '\0' || errno != 0 || !isfinite(v) || v < 0)
+            return usage_error(command, "invalid value '%s' for --%s (expected seconds >= 0)",
+                               value, spec->long_name);
+        *(double *)spec->target = v;
+        return 0;
+    }
+    }
+    return EXIT_USAGE;
+}
+
+/* Parses argv[0..argc) (the words after the subcommand). Options and positional
+ * arguments may be mixed; "--" ends the options. Returns 0 or EXIT_USAGE. */
+static int parse_options(const char *command, const option_spec *specs, int n_specs, int argc,
+                         char **argv, const char **positional, int max_positional,
+                         int *n_positional)
+{
+    *n_positional = 0;
+    int only_positional = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        if (only_positional || arg[0] != '-' || arg[1] == '\0') {
+            if (*n_positional >= max_positional)
+                return usage_error(command, "unexpected argument '%s'", arg);
+            positional[(*n_positional)++] = arg;
+            continue;
+        }
+        if (strcmp(arg, "--") == 0) {
+            only_positional = 1;
+            continue;
+        }
+        if (arg[1] == '-') {
+            const char *name = arg + 2;
+            const char *eq = strchr(name, '=');
+            size_t len = eq ? (size_t)(eq - name) : strlen(name);
+            const option_spec *spec = NULL;
+            for (int k = 0; k < n_specs; k++) {
+                if (strlen(specs[k].long_name) == len && strncmp(specs[k].long_name, name, len) == 0)
+                    spec = &specs[k];
+            }
+            if (!spec)
+                return usage_error(command, "unknown option '--%.*s'", (int)len, name);
+            const char *value = NULL;
+            if (spec->kind == ARG_FLAG) {
+                if (eq)
+                    return usage_error(command, "option '--%s' takes no value", spec->long_name);
+            } else if (eq) {
+                value = eq + 1;
+            } else if (i + 1 < argc) {
+                value = argv[++i];
+            } else {
+                return usage_error(command, "option '--%s' needs a value (%s)", spec->long_name,
+                                   spec->metavar);
+            }
+            if (set_option(command, spec, value) != 0)
+                return EXIT_USAGE;
+            continue;
+        }
+        /* one or more short options: "-qv", "-o DIR", "-oDIR" */
+        for (const char *p = arg + 1; *p; p++) {
+            const option_spec *spec = NULL;
+            for (int k = 0; k < n_specs; k++) {
+                if (specs[k].short_name && specs[k].short_name == *p)
+                    spec = &specs[k];
+            }
+            if (!spec)
+                return usage_error(command, "unknown option '-%c'", *p);
+            if (spec->kind == ARG_FLAG) {
+                set_option(command, spec, NULL);
+                continue;
+            }
+            const char *value = p[1] ? p + 1 : (i + 1 < argc ? argv[++i] : NULL);
+            if (!value)
+                return usage_error(command, "option '-%c' needs a value (%s)", *p, spec->metavar);
+            if (set_option(command, spec, value) != 0)
+                return EXIT_USAGE;
+            break;
+        }
+    }
+    return 0;
+}
+
+static void print_options(FILE *out, const option_spec *specs, int n_specs)
+{
+    for (int k = 0; k < n_specs; k++) {
+        const option_spec *s = &specs[k];
+        char left[64];
+        if (s->short_name)
+            snprintf(left, sizeof left, "-%c, --%s%s%s", s->short_name, s->long_name,
+                     s->metavar ? " " : "", s->metavar ? s->metavar : "");
+        else
+            snprintf(left, sizeof left, "    --%s%s%s", s->long_name, s->metavar ? " " : "",
+                     s->metavar ? s->metavar : "");
+        fprintf(out, "  %-32s %s\n", left, s->help);
+    }
+}
+
+static void print_help(FILE *out, const char *command)
+{
+    int all = command == NULL;
+    if (all)
+        fputs("mrxcl: separate a film soundtrack into music, speech and sound effects\n"
+              "with the MRX network on OpenCL.\n\n",
+              out);
+    fputs("Usage:\n", out);
+    if (all || strcmp(command, "separate") == 0)
+        fputs("  mrxcl separate INPUT -o DIR [-m MODEL] [options]\n", out);
+    if (all || strcmp(command, "devices") == 0)
+        fputs("  mrxcl devices\n", out);
+    if (all || strcmp(command, "info") == 0)
+        fputs("  mrxcl info [MODEL]\n", out);
+    if (all)
+        fputs("  mrxcl --help | --version\n", out);
+    if (all || strcmp(command, "separate") == 0) {
+        fputs("\nseparate: read INPUT (any format libsndfile reads) and write one file per\n"
+              "source, named after the model's sources (DIR/music.wav, DIR/speech.wav,\n"
+              "DIR/sfx.wav), with the input's sample rate, channels and length. Files in\n"
+              "DIR are replaced only when every stem was written.\n",
+              out);
+        print_options(out, separate_specs, COUNT(separate_specs));
+    }
+    if (all || strcmp(command, "devices") == 0)
+        fputs("\ndevices: list the OpenCL devices and their indices.\n", out);
+    if (all || strcmp(command, "info") == 0)
+        fputs("\ninfo: print a model's configuration and parameter count.\n", out);
+    fputs("\nEnvironment:\n"
+          "  MRXCL_MODEL       model file used when -m is not given\n"
+          "  MRXCL_DEVICE      device index or name part used when --device is not given\n"
+          "  MRXCL_KERNEL_DIR  read the OpenCL kernels (*.cl) from this directory\n",
+          out);
+    if (all || strcmp(command, "separate") == 0)
+        fputs("\nExample:\n"
+              "  mrxcl separate film.wav -o stems -m mrx.safetensors --format flac\n",
+              out);
+}
+
+/* ---- shared steps ---------------------------------------------------------------- */
+
+/* The model used when neither -m nor MRXCL_MODEL names one: "none" in this build. A
+ * build that embeds a model sets *data and *size (for mrxcl_model_load_memory) and
+ * returns its name. */
+static const char *default_model(const void **data, size_t *size)
+{
+    *data = NULL;
+    *size = 0;
+    return "none";
+}
+
+/* Loads the model named by `path`, else $MRXCL_MODEL, else the default model. Prints
+ * the error and sets *exit_code on failure. */
+static mrxcl_model *load_model(const char *command, const char *path, const char **name,
+                               int *exit_code)
+{
+    if (!path || !path[0]) {
+        const char *env = getenv("MRXCL_MODEL");
+        if (env && env[0])
+            path = env;
+    }
+    int status = 0;
+    mrxcl_model *model = NULL;
+    if (path) {
+        *name = path;
+        model = mrxcl_model_load_file(path, &status);
+    } else {
+        const void *data;
+        size_t size;
+        *name = default_model(&data, &size);
+        if (!data) {
+            *exit_code = usage_error(command,
+                                     "no model given: use -m MODEL or set MRXCL_MODEL "
+                                     "(this build has no default model yet)");
+            return NULL;
+        }
+        model = mrxcl_model_load_memory(data, size, &status);
+    }
+    if (!model) {
+        const char *detail = mrxcl_last_error(NULL);
+        if (detail && strstr(detail, *name)) /* it names the file already */
+            print_library_error(NULL, status, NULL);
+        else
+            print_library_error(NULL, status, "cannot load model '%s'", *name);
+        *exit_code = EXIT_RUNTIME;
+    }
+    return model;
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void log_to_stderr(mrxcl_log_level level, const char *message, void *user_data)
+{
+    int verbosity = *(const int *)user_data; /* 0 quiet, 1 normal, 2 verbose */
+    static const char *const names[] = {"error", "warning", "info", "debug"};
+    int show = verbosity >= 2 || (verbosity == 1 && level == MRXCL_LOG_WARN);
+    if (show)
+        fprintf(stderr, "mrxcl: %s: %s\n", names[level >= 0 && level <= 3 ? level : 0], message);
+}
+
+/* Creates DIR (one level) if missing. *created says whether it did. */
+static int prepare_output_dir(const char *dir, int *created)
+{
+    *created = 0;
+    if (mkdir(dir, 0777) == 0) {
+        *created = 1;
+        stem_writer_note_created_dir(dir);
+        return 0;
+    }
+    int e = errno;
+    struct stat st;
+    if (e == EEXIST && stat(dir, &st) == 0) {
+        if (S_ISDIR(st.st_mode))
+            return 0;
+        print_error("output directory '%s' exists and is not a directory", dir);
+        return -1;
+    }
+    print_error("cannot create output directory '%s': %s", dir, strerror(e));
+    return -1;
+}
+
+/* ---- separate ---------------------------------------------------------------------- */
+
+static int cmd_separate(int argc, char **argv)
+{
+    const char *positional[1];
+    int n_positional = 0;
+    if (parse_options("separate", separate_specs, COUNT(separate_specs), argc, argv, positional,
+                      1, &n_positional) != 0)
+        return EXIT_USAGE;
+    if (sep.help) {
+        print_help(stdout, "separate");
+        return 0;
+    }
+    if (n_positional != 1)
+        return usage_error("separate", "separate needs an INPUT file");
+    if (!sep.output_dir || !sep.output_dir[0])
+        return usage_error("separate", "separate needs an output directory: -o DIR");
+    audio_format format = sep.format < 0 ? AUDIO_WAV : (audio_format)sep.format;
+    audio_subtype subtype = sep.subtype < 0 ? AUDIO_SUBTYPE_DEFAULT : (audio_subtype)(sep.subtype + 1);
+    if (format == AUDIO_FLAC && subtype == AUDIO_SUBTYPE_FLOAT)
+        return usage_error("separate", "FLAC cannot hold float samples: use --subtype pcm16 or pcm24");
+    if (format == AUDIO_OGG && subtype != AUDIO_SUBTYPE_DEFAULT)
+        return usage_error("separate", "--subtype does not apply to ogg (Vorbis) output");
+
+    const char *input_path = positional[0];
+    const char *dir = sep.output_dir;
+    int verbosity = sep.quiet ? 0 : sep.verbose ? 2 : 1;
+    mrxcl_log_set(log_to_stderr, &verbosity);
+    stem_writer_handle_signals();
+
+    int exit_code = EXIT_RUNTIME;
+    int status = 0;
+    char err[4096 + 512];
+    audio_buffer audio = {0};
+    mrxcl_model *model = NULL;
+    mrxcl_context *ctx = NULL;
+    stem_writer *writer = NULL;
+    float **out = NULL;
+    int n_out = 0;
+    int dir_created = 0;
+    const char *model_name = NULL;
+    double t0 = now_seconds();
+
+    model = load_model("separate", sep.model, &model_name, &exit_code);
+    if (!model)
+        goto done;
+    exit_code = EXIT_RUNTIME;
+    mrxcl_model_info mi;
+    if ((status = mrxcl_model_get_info(model, &mi)) != MRXCL_OK) {
+        print_library_error(NULL, status, "cannot read the configuration of model '%s'", model_name);
+        goto done;
+    }
+    const char *names[MRXCL_MAX_SOURCES];
+    if (mi.n_sources < 1 || mi.n_sources > MRXCL_MAX_SOURCES || mi.n_sources > STEM_WRITER_MAX_STEMS) {
+        print_error("model '%s' has %d sources", model_name, mi.n_sources);
+        goto done;
+    }
+    for (int s = 0; s < mi.n_sources; s++) {
+        names[s] = mi.source_names[s];
+        /* the names become file names: nothing that could leave DIR or collide */
+        if (!stem_name_is_safe(names[s])) {
+            print_error("model '%s': source name '%s' cannot be a file name (use A-Z a-z 0-9 _ -)",
+                        model_name, names[s]);
+            goto done;
+        }
+        for (int t = 0; t < s; t++) {
+            if (strcmp(names[s], names[t]) == 0) {
+                print_error("model '%s': two sources are named '%s'", model_name, names[s]);
+                goto done;
+            }
+        }
+    }
+
+    if (audio_read(input_path, &audio, err, sizeof err) != 0) {
+        print_error("%s", err);
+        goto done;
+    }
+    double t_read = now_seconds();
+
+    if (prepare_output_dir(dir, &dir_created) != 0)
+        goto done;
+    /* Opened before the long work so that an unwritable directory fails at once. */
+    writer = stem_writer_open(dir, names, mi.n_sources, format, subtype, audio.channels,
+                              audio.sample_rate, audio.frames, err, sizeof err);
+    if (!writer) {
+        print_error("%s", err);
+        goto done;
+    }
+
+    mrxcl_context_params params = mrxcl_context_default_params();
+    if (sep.device) {
+        char *end = NULL;
+        long index = strtol(sep.device, &end, 10);
+        if (sep.device[0] != '\0' && *end == '\0' && index >= 0 && index <= 1000000)
+            params.device_index = (int)index;
+        else
+            params.device_name = sep.device;
+    }
+    const char *kernel_dir = getenv("MRXCL_KERNEL_DIR");
+    if (kernel_dir && kernel_dir[0])
+        params.kernel_dir = kernel_dir;
+    ctx = mrxcl_context_create(model, &params, &status);
+    if (!ctx) {
+        if (status == MRXCL_ERR_NO_DEVICE || status == MRXCL_ERR_KERNEL_BUILD)
+            print_library_error(NULL, status, NULL); /* the message names device and kernels */
+        else
+            print_library_error(NULL, status, "cannot prepare model '%s' on the OpenCL device",
+                                model_name);
+        goto done;
+    }
+    mrxcl_model_free(model);
+    model = NULL;
+    mrxcl_device_desc device;
+    memset(&device, 0, sizeof device);
+    mrxcl_context_device(ctx, &device);
+    double t_ctx = now_seconds();
+
+    n_out = mi.n_sources * audio.channels;
+    out = calloc((size_t)n_out, sizeof *out);
+    if (!out)
+        goto oom;
+    for (int i = 0; i < n_out; i++) {
+        out[i] = malloc(audio.frames * sizeof(float));
+        if (!out[i])
+            goto oom;
+    }
+    double t_sep0 = now_seconds();
+    status = mrxcl_separate(ctx, (const float *const *)audio.data, audio.channels, audio.frames,
+                            audio.sample_rate, out);
+    double t_sep1 = now_seconds();
+    if (status != MRXCL_OK) {
+        print_library_error(ctx, status, "separating '%s' on %s failed", input_path, device.name);
+        goto done;
+    }
+    for (int s = 0; s < mi.n_sources; s++) {
+        if (stem_writer_write(writer, s, (const float *const *)(out + s * audio.channels),
+                              audio.frames, err, sizeof err) != 0) {
+            print_error("%s", err);
+            goto done;
+        }
+    }
+    int committed = stem_writer_commit(writer, err, sizeof err);
+    writer = NULL; /* commit frees it either way */
+    if (committed != 0) {
+        print_error("%s", err);
+        goto done;
+    }
+    dir_created = 0; /* it holds the stems now */
+    stem_writer_note_created_dir(NULL);
+    exit_code = 0;
+    if (sep.verbose)
+        for (int s = 0; s < mi.n_sources; s++)
+            fprintf(stderr, "mrxcl: wrote %s/%s.%s\n", dir, names[s], audio_format_extension(format));
+    if (!sep.quiet) {
+        double seconds = (double)audio.frames / audio.sample_rate;
+        double took = t_sep1 - t_sep0;
+        fprintf(stderr, "separated %.1f s of audio (%d ch, %d Hz) in %.2f s, %.1fx real time on %s\n",
+                seconds, audio.channels, audio.sample_rate, took,
+                took > 0 ? seconds / took : 0.0, device.name[0] ? device.name : "?");
+        if (sep.verbose)
+            fprintf(stderr, "mrxcl: times: model+read %.2f s, OpenCL setup %.2f s, "
+                            "write %.2f s, total %.2f s\n",
+                    t_read - t0, t_ctx - t_read, now_seconds() - t_sep1, now_seconds() - t0);
+    }
+    goto done;
+oom:
+    print_error("out of memory for the separated stems (%d x %zu samples)", n_out, audio.frames);
+done:
+    stem_writer_abort(writer);
+    if (dir_created) {
+        rmdir(dir); /* only if empty: never removes anything but what we made */
+        stem_writer_note_created_dir(NULL);
+    }
+    if (out)
+        for (int i = 0; i < n_out; i++)
+            free(out[i]);
+    free(out);
+    mrxcl_context_free(ctx);
+    mrxcl_model_free(model);
+    audio_free(&audio);
+    mrxcl_log_set(NULL, NULL);
+    int sig = stem_writer_pending_signal();
+    return sig ? 128 + sig : exit_code;
+}
+
+/* ---- devices, info ---------------------------------------------------------------- */
+
+static void format_bytes(char *buf, size_t size, size_t bytes)
+{
+    if (bytes >= ((size_t)1 << 30))
+        snprintf(buf, size, "%.1f GiB", (double)bytes / (double)(1u << 30));
+    else
+        snprintf(buf, size, "%.0f MiB", (double)bytes / (double)(1u << 20));
+}
+
+static int cmd_devices(int argc, char **argv)
+{
+    int n_positional = 0;
+    if (parse_options("devices", devices_specs, COUNT(devices_specs), argc, argv, NULL, 0,
+                      &n_positional) != 0)
+        return EXIT_USAGE;
+    if (dev.help) {
+        print_help(stdout, "devices");
+        return 0;
+    }
+    /* A first call with room for 16; a second one if there are more. */
+    int max = 16, count = 0;
+    mrxcl_device_desc *devices = NULL;
+    int status;
+    for (;;) {
+        mrxcl_device_desc *grown = realloc(devices, (size_t)max * sizeof *devices);
+        if (!grown) {
+            free(devices);
+            print_error("out of memory");
+            return EXIT_RUNTIME;
+        }
+        devices = grown;
+        memset(devices, 0, (size_t)max * sizeof *devices);
+        status = mrxcl_list_devices(devices, max, &count);
+        if (status != MRXCL_OK || count <= max)
+            break;
+        max = count;
+    }
+    if (status != MRXCL_OK || count <= 0) {
+        free(devices);
+        print_library_error(NULL, status != MRXCL_OK ? status : MRXCL_ERR_NO_DEVICE, NULL);
+        return EXIT_RUNTIME;
+    }
+    printf("%-5s  %-4s  %-10s  %-28s  %-36s  %s\n", "index", "type", "memory", "platform", "name",
+           "version");
+    for (int i = 0; i < count; i++) {
+        char mem[32];
+        format_bytes(mem, sizeof mem, devices[i].global_memory);
+        printf("%5d  %-4s  %-10s  %-28s  %-36s  %s\n", devices[i].index,
+               devices[i].is_gpu ? "GPU" : "CPU", mem, devices[i].platform, devices[i].name,
+               devices[i].version);
+    }
+    free(devices);
+    return 0;
+}
+
+static int cmd_info(int argc, char **argv)
+{
+    const char *positional[1] = {NULL};
+    int n_positional = 0;
+    if (parse_options("info", info_specs, COUNT(info_specs), argc, argv, positional, 1,
+                      &n_positional) != 0)
+        return EXIT_USAGE;
+    if (inf.help) {
+        print_help(stdout, "info");
+        return 0;
+    }
+    int exit_code = EXIT_RUNTIME;
+    const char *name = NULL;
+    mrxcl_model *model = load_model("info", positional[0], &name, &exit_code);
+    if (!model)
+        return exit_code;
+    mrxcl_model_info mi;
+    int status = mrxcl_model_get_info(model, &mi);
+    mrxcl_model_free(model);
+    if (status != MRXCL_OK) {
+        print_library_error(NULL, status, "cannot read the configuration of model '%s'", name);
+        return EXIT_RUNTIME;
+    }
+    double rate = mi.sample_rate > 0 ? (double)mi.sample_rate : 1.0;
+    printf("model:        %s\n", name);
+    printf("sample rate:  %d Hz\n", mi.sample_rate);
+    printf("hop:          %d samples (%.1f ms)\n", mi.hop, 1000.0 * mi.hop / rate);
+    printf("windows:     ");
+    for (int r = 0; r < mi.n_resolutions && r < MRXCL_MAX_RESOLUTIONS; r++)
+        printf(" %d%s", mi.window_lengths[r], r + 1 < mi.n_resolutions ? "," : "");
+    printf(" samples (");
+    for (int r = 0; r < mi.n_resolutions && r < MRXCL_MAX_RESOLUTIONS; r++)
+        printf("%.1f%s", 1000.0 * mi.window_lengths[r] / rate, r + 1 < mi.n_resolutions ? ", " : "");
+    printf(" ms)\n");
+    printf("hidden:       %d\n", mi.hidden);
+    printf("LSTM layers:  %d\n", mi.lstm_layers);
+    printf("sources:     ");
+    for (int s = 0; s < mi.n_sources && s < MRXCL_MAX_SOURCES; s++)
+        printf(" %s%s", mi.source_names[s], s + 1 < mi.n_sources ? "," : "");
+    printf("\nparameters:   %zu (%.2f M)\n", mi.n_parameters, (double)mi.n_parameters / 1e6);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return usage_error(NULL, "no command given (separate, devices or info)");
+    const char *command = argv[1];
+    if (strcmp(command, "--help") == 0 || strcmp(command, "-h") == 0 ||
+        strcmp(command, "help") == 0) {
+        print_help(stdout, NULL);
+        return 0;
+    }
+    if (strcmp(command, "--version") == 0 || strcmp(command, "-V") == 0) {
+        printf("mrxcl %s (%s)\n", mrxcl_version(), sf_version_string());
+        return 0;
+    }
+    if (strcmp(command, "separate") == 0)
+        return cmd_separate(argc - 2, argv + 2);
+    if (strcmp(command, "devices") == 0)
+        return cmd_devices(argc - 2, argv + 2);
+    if (strcmp(command, "info") == 0)
+        return cmd_info(argc - 2, argv + 2);
+    if (command[0] == '-')
+        return usage_error(NULL, "unknown option '%s'", command);
+    return usage_error(NULL, "unknown command '%s' (separate, devices or info)", command);
+}

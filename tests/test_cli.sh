@@ -1,0 +1,372 @@
+#!/usr/bin/env bash
+# Behaviour of the mrxcl command-line program: errors name the problem and the file,
+# exit 1 (runtime) or 2 (usage), and leave the output directory exactly as it was;
+# a good run writes every stem with the input's rate, channels and length.
+#
+#   bash tests/test_cli.sh MRXCL_BINARY REPO_ROOT
+#
+# Prints "ok - NAME" / "not ok - NAME (why)" per case and "N passed, M failed" last.
+# Exit 0 when nothing failed; 77 (skip) when nothing failed but the cases that need an
+# OpenCL device were skipped because there is none; 1 otherwise. A case skipped for
+# another reason says so ("# SKIP") without changing the exit status.
+set -u
+
+if [ $# -ne 2 ]; then
+    echo "usage: bash tests/test_cli.sh MRXCL_BINARY REPO_ROOT" >&2
+    exit 2
+fi
+BIN=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+ROOT=$(cd "$2" && pwd)
+PY=/usr/bin/python3
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/mrxcl-test-cli.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+unset MRXCL_MODEL MRXCL_KERNEL_DIR
+
+passed=0
+failed=0
+skipped=0
+HAVE_DEVICE=1
+ok() { echo "ok - $1"; passed=$((passed + 1)); }
+not_ok() {
+    echo "not ok - $1 ($2)"
+    failed=$((failed + 1))
+    if [ -s "$WORK/stderr" ]; then sed 's/^/#   stderr: /' "$WORK/stderr" | head -n 15; fi
+}
+skip() { echo "ok - $1 # SKIP $2"; skipped=$((skipped + 1)); }
+finish() {
+    if [ "$skipped" -ne 0 ]; then echo "# $skipped skipped"; fi
+    echo "$passed passed, $failed failed"
+    if [ "$failed" -ne 0 ]; then exit 1; fi
+    if [ "$HAVE_DEVICE" -eq 0 ]; then exit 77; fi
+    exit 0
+}
+
+# ---- fixtures ---------------------------------------------------------------------
+MODEL=$WORK/model.safetensors
+if ! "$PY" "$ROOT/tools/make_random_model.py" "$MODEL" --seed 7 --sample-rate 16000 --hop 8 \
+    --windows 16,32,64 --hidden 8 --layers 1 --sources music,speech,sfx >"$WORK/stdout" 2>"$WORK/stderr"; then
+    not_ok "make a random model" "tools/make_random_model.py failed"
+    finish
+fi
+mkdir "$WORK/bad"
+if ! "$PY" "$ROOT/tests/make_bad_models.py" "$MODEL" "$WORK/bad" >"$WORK/bad/list" 2>"$WORK/stderr"; then
+    not_ok "make broken models" "tests/make_bad_models.py failed"
+    finish
+fi
+tensor_of() { awk -v f="$1" '$1 == f { print $2 }' "$WORK/bad/list"; }
+
+# Clips: 16-bit PCM written with the standard library's wave module.
+"$PY" - "$WORK" <<'EOF'
+import array, math, os, random, sys, wave
+work = sys.argv[1]
+def write(name, rate, channels, frames, seed=1):
+    rng = random.Random(seed)
+    data = array.array("h", bytes(2 * frames * channels))
+    for i in range(frames):
+        for c in range(channels):
+            v = 0.3 * math.sin(2 * math.pi * (220 + 110 * c) * i / rate) + 0.05 * rng.uniform(-1, 1)
+            data[i * channels + c] = int(v * 32767)
+    if sys.byteorder == "big":
+        data.byteswap()
+    with wave.open(os.path.join(work, name), "wb") as w:
+        w.setnchannels(channels); w.setsampwidth(2); w.setframerate(rate)
+        w.writeframes(data.tobytes())
+write("stereo22k.wav", 22050, 2, 22050 + 1234)   # 1.06 s; the model runs at 16 kHz
+write("mono16k.wav", 16000, 1, 8000)
+write("empty.wav", 16000, 1, 0)
+write("long.wav", 16000, 1, 16000 * 120)          # for the signal test: runs a while
+with open(os.path.join(work, "x.wav"), "wb") as f:
+    f.write(random.Random(3).randbytes(4096))
+EOF
+CLIP=$WORK/stereo22k.wav
+mkdir "$WORK/a-directory"
+
+# Checks a WAV (float or PCM, plain or extensible) with its own RIFF parser, since the
+# wave module reads only PCM: prints "channels rate frames nonfinite".
+wav_props() {
+    "$PY" - "$1" <<'EOF'
+import math, struct, sys
+blob = open(sys.argv[1], "rb").read()
+assert blob[:4] in (b"RIFF", b"RF64") and blob[8:12] == b"WAVE", "not a WAV file"
+pos, fmt, data = 12, None, None
+while pos + 8 <= len(blob):
+    cid, size = blob[pos:pos + 4], struct.unpack_from("<I", blob, pos + 4)[0]
+    body = blob[pos + 8:pos + 8 + size]
+    if cid == b"fmt ":
+        fmt = struct.unpack_from("<HHIIHH", body)
+        if fmt[0] == 0xFFFE:
+            fmt = (struct.unpack_from("<H", body, 24)[0],) + fmt[1:]
+    elif cid == b"data":
+        data = body
+    pos += 8 + size + (size & 1)
+tag, channels, rate, _, align, bits = fmt
+nonfinite = 0
+if tag == 3 and bits == 32:
+    nonfinite = sum(1 for v in struct.unpack("<%df" % (len(data) // 4), data) if not math.isfinite(v))
+print(channels, rate, len(data) // align, nonfinite)
+EOF
+}
+
+# ---- helpers ------------------------------------------------------------------------
+n_dirs=0
+# A fresh output directory $OUT holding a sentinel music.wav (random bytes), whose copy
+# is $WORK/sentinel.N.
+new_outdir() {
+    n_dirs=$((n_dirs + 1))
+    OUT=$WORK/out.$n_dirs
+    mkdir "$OUT"
+    head -c 3000 /dev/urandom >"$OUT/music.wav"
+    cp "$OUT/music.wav" "$WORK/sentinel.$n_dirs"
+}
+# Empty when $OUT still holds only the untouched sentinel, else what is wrong.
+outdir_problems() {
+    local problems="" f
+    for f in "$OUT"/* "$OUT"/.[!.]*; do
+        [ -e "$f" ] || continue
+        [ "$f" = "$OUT/music.wav" ] || problems="$problems left $(basename "$f");"
+    done
+    cmp -s "$OUT/music.wav" "$WORK/sentinel.$n_dirs" || problems="$problems sentinel music.wav changed;"
+    printf '%s' "$problems"
+}
+# run CMD...: runs it with stdout/stderr in $WORK/stdout, $WORK/stderr; RC is its status.
+run() {
+    "$@" >"$WORK/stdout" 2>"$WORK/stderr"
+    RC=$?
+}
+# Why stderr lacks one of the phrases (case-insensitive), empty if it has them all.
+missing_phrases() {
+    local p why=""
+    for p in "$@"; do
+        [ -z "$p" ] && continue
+        grep -qiF -- "$p" "$WORK/stderr" || why="$why stderr lacks '$p';"
+    done
+    printf '%s' "$why"
+}
+# expect_failure NAME RC "PHRASE1|PHRASE2" CMD...: in a fresh $OUT (use it in CMD as
+# "@OUT@"), CMD exits RC, says every phrase on stderr, and leaves $OUT as it was.
+expect_failure() {
+    local name=$1 want=$2 phrases=$3 why="" arg
+    shift 3
+    new_outdir
+    local cmd=()
+    for arg in "$@"; do cmd+=("${arg//@OUT@/$OUT}"); done
+    run "${cmd[@]}"
+    [ "$RC" -eq "$want" ] || why="exit $RC, expected $want;"
+    local list
+    IFS='|' read -r -a list <<<"$phrases"
+    why="$why$(missing_phrases "${list[@]}")"
+    grep -qF "mrxcl: error: " "$WORK/stderr" || why="$why no 'mrxcl: error: ' line;"
+    why="$why$(outdir_problems)"
+    if [ -z "$why" ]; then ok "$name"; else not_ok "$name" "${why%;}"; fi
+}
+
+run "$BIN" devices
+if [ "$RC" -ne 0 ]; then HAVE_DEVICE=0; fi
+need_device() { [ "$HAVE_DEVICE" -eq 1 ] || { skip "$1" "no OpenCL device"; return 1; }; }
+
+# ---- usage ----------------------------------------------------------------------------
+run "$BIN" --help
+if [ "$RC" -eq 0 ] && grep -q "separate" "$WORK/stdout" && grep -q "devices" "$WORK/stdout" &&
+    grep -q "info" "$WORK/stdout" && grep -q "Example" "$WORK/stdout"; then
+    ok "--help"
+else not_ok "--help" "exit $RC or incomplete usage"; fi
+
+run "$BIN" --version
+if [ "$RC" -eq 0 ] && grep -Eq "^mrxcl [0-9]+\.[0-9]+\.[0-9]+" "$WORK/stdout"; then ok "--version"
+else not_ok "--version" "exit $RC, stdout '$(head -c 100 "$WORK/stdout")'"; fi
+
+expect_failure "no command" 2 "no command" "$BIN"
+expect_failure "unknown option" 2 "unknown option '--frobnicate'" \
+    "$BIN" separate "$CLIP" -o @OUT@ -m "$MODEL" --frobnicate
+expect_failure "--chunk is not an option yet" 2 "unknown option '--chunk'" \
+    "$BIN" separate "$CLIP" -o @OUT@ -m "$MODEL" --chunk 10
+expect_failure "missing -o" 2 "-o DIR" "$BIN" separate "$CLIP" -m "$MODEL"
+expect_failure "flac rejects float" 2 "FLAC|float" \
+    "$BIN" separate "$CLIP" -o @OUT@ -m "$MODEL" --format flac --subtype float
+expect_failure "ogg rejects --subtype" 2 "subtype|ogg" \
+    "$BIN" separate "$CLIP" -o @OUT@ -m "$MODEL" --format ogg --subtype pcm16
+expect_failure "bad --format value" 2 "mp3" "$BIN" separate "$CLIP" -o @OUT@ -m "$MODEL" --format mp3
+expect_failure "no model given" 2 "no default model" "$BIN" separate "$CLIP" -o @OUT@
+
+# ---- input errors ---------------------------------------------------------------------
+expect_failure "missing input" 1 "No such file|nope.wav" \
+    "$BIN" separate "$WORK/nope.wav" -o @OUT@ -m "$MODEL"
+expect_failure "input is a directory" 1 "is a directory|a-directory" \
+    "$BIN" separate "$WORK/a-directory" -o @OUT@ -m "$MODEL"
+expect_failure "undecodable input" 1 "decode|x.wav" "$BIN" separate "$WORK/x.wav" -o @OUT@ -m "$MODEL"
+expect_failure "zero-length input" 1 "has no audio|empty.wav" \
+    "$BIN" separate "$WORK/empty.wav" -o @OUT@ -m "$MODEL"
+
+# ---- model errors ---------------------------------------------------------------------
+expect_failure "model: missing file" 1 "nomodel.safetensors|No such file" \
+    "$BIN" separate "$CLIP" -o @OUT@ -m "$WORK/nomodel.safetensors"
+expect_failure "model: truncated" 1 "truncated.safetensors" \
+    "$BIN" separate "$CLIP" -o @OUT@ -m "$WORK/bad/truncated.safetensors"
+for kind in wrong_shape missing_tensor nan_weight bad_dtype_i64 bad_dtype_bf16; do
+    expect_failure "model: $kind" 1 "$kind.safetensors|$(tensor_of "$kind.safetensors")" \
+        "$BIN" separate "$CLIP" -o @OUT@ -m "$WORK/bad/$kind.safetensors"
+done
+expect_failure "info on a broken model" 1 "missing_tensor.safetensors" \
+    "$BIN" info "$WORK/bad/missing_tensor.safetensors"
+
+# ---- device and kernel errors ---------------------------------------------------------
+mkdir "$WORK/no-icds"
+expect_failure "no OpenCL device" 1 "OpenCL device" \
+    env OCL_ICD_VENDORS="$WORK/no-icds" "$BIN" separate "$CLIP" -o @OUT@ -m "$MODEL"
+expect_failure "devices without OpenCL" 1 "OpenCL" env OCL_ICD_VENDORS="$WORK/no-icds" "$BIN" devices
+
+if need_device "kernel build failure"; then
+    mkdir "$WORK/bad-kernels"
+    for f in "$ROOT"/kernels/*.cl; do
+        cp "$f" "$WORK/bad-kernels/"
+        printf '\nthis is not OpenCL C;\n' >>"$WORK/bad-kernels/$(basename "$f")"
+    done
+    expect_failure "kernel build failure" 1 "failed to build|bad-kernels|OpenCL build log" \
+        env MRXCL_KERNEL_DIR="$WORK/bad-kernels" "$BIN" separate "$CLIP" -o @OUT@ -m "$MODEL"
+    # the compiler's complaint about the appended line, after the log's heading
+    if sed -n '/OpenCL build log:/,$p' "$WORK/stderr" | grep -q "this"; then
+        ok "kernel build failure: the build log names the bad code"
+    else not_ok "kernel build failure: the build log names the bad code" "no 'this' in the log"; fi
+fi
+
+# ---- good runs ------------------------------------------------------------------------
+if need_device "separate: wav float, 22050 Hz stereo (resampled)"; then
+    new_outdir
+    run "$BIN" separate "$CLIP" -o "$OUT" -m "$MODEL"
+    why=""
+    [ "$RC" -eq 0 ] || why="exit $RC;"
+    for s in music speech sfx; do
+        if [ ! -f "$OUT/$s.wav" ]; then why="$why no $s.wav;"; continue; fi
+        props=$(wav_props "$OUT/$s.wav" 2>&1)
+        [ "$props" = "2 22050 23284 0" ] ||
+            why="$why $s.wav is '$props' (channels rate frames nonfinite), expected '2 22050 23284 0';"
+    done
+    cmp -s "$OUT/music.wav" "$WORK/sentinel.$n_dirs" && why="$why music.wav was not replaced;"
+    if ls -A "$OUT" | grep -q partial; then why="$why left a temporary file;"; fi
+    grep -q "separated .* real time on" "$WORK/stderr" || why="$why no timing line;"
+    DEVICE_NAME=$(sed -n 's/^separated .* real time on //p' "$WORK/stderr")
+    if [ -z "$why" ]; then ok "separate: wav float, 22050 Hz stereo (resampled)"
+    else not_ok "separate: wav float, 22050 Hz stereo (resampled)" "${why%;}"; fi
+fi
+
+if need_device "separate: wav pcm16 into a new directory, -q"; then
+    run "$BIN" separate "$CLIP" -o "$WORK/new-dir" -m "$MODEL" --subtype pcm16 -q
+    why=""
+    [ "$RC" -eq 0 ] || why="exit $RC;"
+    [ -s "$WORK/stderr" ] && why="$why -q printed something;"
+    for s in music speech sfx; do
+        props=$("$PY" -c 'import sys, wave
+w = wave.open(sys.argv[1]); print(w.getnchannels(), w.getframerate(), w.getnframes(), w.getsampwidth())' \
+            "$WORK/new-dir/$s.wav" 2>&1)
+        [ "$props" = "2 22050 23284 2" ] || why="$why $s.wav is '$props', expected '2 22050 23284 2';"
+    done
+    if [ -z "$why" ]; then ok "separate: wav pcm16 into a new directory, -q"
+    else not_ok "separate: wav pcm16 into a new directory, -q" "${why%;}"; fi
+fi
+
+# flac and ogg: read back with soundfile where it is installed, else check the magic.
+check_encoded() {
+    local name=$1 ext=$2 magic=$3 frames_exact=$4 dir=$5 why="" s
+    for s in music speech sfx; do
+        local f="$dir/$s.$ext"
+        if [ ! -s "$f" ]; then why="$why no $s.$ext;"; continue; fi
+        [ "$(head -c 4 "$f")" = "$magic" ] || why="$why $s.$ext does not start with $magic;"
+        props=$("$PY" -c 'import sys
+try:
+    import soundfile
+except ImportError:
+    print("no soundfile"); sys.exit(0)
+i = soundfile.info(sys.argv[1]); print(i.channels, i.samplerate, i.frames)' "$f" 2>&1)
+        case "$props" in
+        "no soundfile") ;;
+        "2 22050 23284") ;;
+        "2 22050 "*) [ "$frames_exact" = 1 ] && why="$why $s.$ext is '$props';" ;;
+        *) why="$why $s.$ext is '$props';" ;;
+        esac
+    done
+    if [ -z "$why" ]; then ok "$name"; else not_ok "$name" "${why%;}"; fi
+}
+if need_device "separate: flac pcm16"; then
+    run "$BIN" separate "$CLIP" -o "$WORK/flac" -m "$MODEL" --format flac --subtype pcm16
+    if [ "$RC" -ne 0 ]; then not_ok "separate: flac pcm16" "exit $RC"
+    else check_encoded "separate: flac pcm16" flac fLaC 1 "$WORK/flac"; fi
+fi
+if need_device "separate: ogg vorbis"; then
+    run "$BIN" separate "$CLIP" -o "$WORK/ogg" -m "$MODEL" --format=ogg --device 0 -v
+    if [ "$RC" -ne 0 ]; then not_ok "separate: ogg vorbis" "exit $RC"
+    else check_encoded "separate: ogg vorbis" ogg OggS 0 "$WORK/ogg"; fi
+fi
+
+if need_device "separate: device by name, MRXCL_MODEL"; then
+    # the device the first good run named in its timing line
+    run env MRXCL_MODEL="$MODEL" "$BIN" separate "$WORK/mono16k.wav" -o "$WORK/by-name" \
+        --device "${DEVICE_NAME:-0}"
+    why=""
+    [ "$RC" -eq 0 ] || why="exit $RC;"
+    props=$(wav_props "$WORK/by-name/speech.wav" 2>&1)
+    [ "$props" = "1 16000 8000 0" ] || why="$why speech.wav is '$props';"
+    if [ -z "$why" ]; then ok "separate: device by name, MRXCL_MODEL"
+    else not_ok "separate: device by name, MRXCL_MODEL" "${why%;}"; fi
+fi
+
+# ---- output errors --------------------------------------------------------------------
+head -c 100 /dev/urandom >"$WORK/a-file"
+cp "$WORK/a-file" "$WORK/a-file.copy"
+run "$BIN" separate "$CLIP" -o "$WORK/a-file/out" -m "$MODEL"
+why=""
+[ "$RC" -eq 1 ] || why="exit $RC, expected 1;"
+why="$why$(missing_phrases "cannot create output directory" "a-file/out" "Not a directory")"
+cmp -s "$WORK/a-file" "$WORK/a-file.copy" || why="$why the file in the path changed;"
+if ls -A "$WORK" | grep -q partial; then why="$why left a temporary file;"; fi
+if [ -z "$why" ]; then ok "output directory through a regular file"
+else not_ok "output directory through a regular file" "${why%;}"; fi
+
+expect_failure "output directory is a file" 1 "not a directory|a-file" \
+    "$BIN" separate "$CLIP" -o "$WORK/a-file" -m "$MODEL"
+
+if need_device "short write (file size limit)"; then
+    # ulimit -f 4096: writes past 4 MiB fail with EFBIG, as a full disk fails a write.
+    # The stems of long.wav are 7.7 MB; the OpenCL compiler's cache files are smaller.
+    expect_failure "short write (file size limit)" 1 "cannot write|music.wav|File too large" \
+        bash -c 'ulimit -f 4096; exec "$@"' _ "$BIN" separate "$WORK/long.wav" -o @OUT@ -m "$MODEL"
+fi
+
+# An interrupted run removes its temporary files and exits 128 + the signal.
+signal_case() {
+    local sig=$1 want=$2 name="interrupted by SIG$1"
+    need_device "$name" || return
+    new_outdir
+    "$BIN" separate "$WORK/long.wav" -o "$OUT" -m "$MODEL" >"$WORK/stdout" 2>"$WORK/stderr" &
+    local pid=$! i
+    for ((i = 0; i < 1000; i++)); do
+        if ls -A "$OUT" | grep -q partial; then break; fi
+        sleep 0.02
+    done
+    # Stopped, it cannot finish before the signal arrives; it handles it on SIGCONT.
+    kill -s STOP "$pid" 2>/dev/null
+    kill -s "$sig" "$pid" 2>/dev/null
+    kill -s CONT "$pid" 2>/dev/null
+    wait "$pid"
+    RC=$?
+    if [ "$RC" -eq 0 ]; then skip "$name" "the run finished before the signal"; return; fi
+    local why=""
+    [ "$RC" -eq "$want" ] || why="exit $RC, expected $want;"
+    why="$why$(outdir_problems)"
+    if [ -z "$why" ]; then ok "$name"; else not_ok "$name" "${why%;}"; fi
+}
+signal_case TERM 143
+signal_case INT 130
+
+# ---- info, devices ----------------------------------------------------------------------
+run "$BIN" info "$MODEL"
+if [ "$RC" -eq 0 ] && grep -q "16000 Hz" "$WORK/stdout" && grep -q "music, speech, sfx" "$WORK/stdout" &&
+    grep -Eq "parameters: +[1-9]" "$WORK/stdout"; then ok "info"
+else not_ok "info" "exit $RC, stdout: $(tr '\n' ' ' <"$WORK/stdout" | head -c 300)"; fi
+
+if need_device "devices"; then
+    run "$BIN" devices
+    if [ "$RC" -eq 0 ] && [ "$(wc -l <"$WORK/stdout")" -ge 2 ]; then ok "devices"
+    else not_ok "devices" "exit $RC"; fi
+fi
+
+finish
