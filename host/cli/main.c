@@ -354,6 +354,8 @@ static double now_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+static int g_verbosity = 1; /* 0 quiet, 1 normal (warnings), 2 verbose (everything) */
+
 static void log_to_stderr(mrxcl_log_level level, const char *message, void *user_data)
 {
     int verbosity = *(const int *)user_data; /* 0 quiet, 1 normal, 2 verbose */
@@ -410,8 +412,7 @@ static int cmd_separate(int argc, char **argv)
 
     const char *input_path = positional[0];
     const char *dir = sep.output_dir;
-    int verbosity = sep.quiet ? 0 : sep.verbose ? 2 : 1;
-    mrxcl_log_set(log_to_stderr, &verbosity);
+    g_verbosity = sep.quiet ? 0 : sep.verbose ? 2 : 1;
     stem_writer_handle_signals();
 
     int exit_code = EXIT_RUNTIME;
@@ -518,6 +519,17 @@ static int cmd_separate(int argc, char **argv)
         print_library_error(ctx, status, "separating '%s' on %s failed", input_path, device.name);
         goto done;
     }
+    /* A NaN or infinity would be written as garbage (or noise, once clipped to PCM):
+     * better no files than broken ones. */
+    size_t nonfinite = 0;
+    for (int i = 0; i < n_out; i++)
+        for (size_t k = 0; k < audio.frames; k++)
+            nonfinite += !isfinite(out[i][k]);
+    if (nonfinite) {
+        print_error("separating '%s' on %s gave %zu non-finite samples; nothing written",
+                    input_path, device.name, nonfinite);
+        goto done;
+    }
     for (int s = 0; s < mi.n_sources; s++) {
         if (stem_writer_write(writer, s, (const float *const *)(out + s * audio.channels),
                               audio.frames, err, sizeof err) != 0) {
@@ -564,7 +576,6 @@ done:
     mrxcl_context_free(ctx);
     mrxcl_model_free(model);
     audio_free(&audio);
-    mrxcl_log_set(NULL, NULL);
     int sig = stem_writer_pending_signal();
     return sig ? 128 + sig : exit_code;
 }
@@ -673,6 +684,7 @@ int main(int argc, char **argv)
     if (argc < 2)
         return usage_error(NULL, "no command given (separate, devices or info)");
     const char *command = argv[1];
+    mrxcl_log_set(log_to_stderr, &g_verbosity);
     if (strcmp(command, "--help") == 0 || strcmp(command, "-h") == 0 ||
         strcmp(command, "help") == 0) {
         print_help(stdout, NULL);
