@@ -10,6 +10,22 @@
 #define MAX_PLATFORMS 16
 #define MAX_DEVICES 64
 
+/* Copies a device string, truncated to the field: asking with a buffer shorter than
+ * the value would fail and leave the field empty. */
+static void device_string(cl_device_id dev, cl_device_info what, char *dst, size_t len)
+{
+    size_t need = 0;
+    char *tmp;
+    dst[0] = '\0';
+    if (clGetDeviceInfo(dev, what, 0, NULL, &need) != CL_SUCCESS || !(tmp = malloc(need + 1)))
+        return;
+    if (clGetDeviceInfo(dev, what, need, tmp, NULL) == CL_SUCCESS) {
+        tmp[need] = '\0';
+        snprintf(dst, len, "%s", tmp);
+    }
+    free(tmp);
+}
+
 typedef struct device_entry {
     cl_platform_id platform;
     cl_device_id device;
@@ -35,9 +51,13 @@ static int enumerate(device_entry *out, int max, int *count)
         cl_device_id devs[MAX_DEVICES];
         cl_uint nd = 0, d;
         char pname[128] = "";
+        size_t plen = 0;
         if (clGetDeviceIDs(platforms[p], CL_DEVICE_TYPE_ALL, MAX_DEVICES, devs, &nd) != CL_SUCCESS)
             continue;
-        clGetPlatformInfo(platforms[p], CL_PLATFORM_NAME, sizeof pname - 1, pname, NULL);
+        /* platform names are short; a longer one is left empty rather than cut */
+        if (clGetPlatformInfo(platforms[p], CL_PLATFORM_NAME, 0, NULL, &plen) == CL_SUCCESS &&
+            plen < sizeof pname)
+            clGetPlatformInfo(platforms[p], CL_PLATFORM_NAME, sizeof pname, pname, NULL);
         for (d = 0; d < nd && d < MAX_DEVICES; d++) {
             cl_device_type type = 0;
             cl_ulong mem = 0;
@@ -47,8 +67,8 @@ static int enumerate(device_entry *out, int max, int *count)
             e.device = devs[d];
             e.desc.index = n;
             snprintf(e.desc.platform, sizeof e.desc.platform, "%s", pname);
-            clGetDeviceInfo(devs[d], CL_DEVICE_NAME, sizeof e.desc.name - 1, e.desc.name, NULL);
-            clGetDeviceInfo(devs[d], CL_DEVICE_VERSION, sizeof e.desc.version - 1, e.desc.version, NULL);
+            device_string(devs[d], CL_DEVICE_NAME, e.desc.name, sizeof e.desc.name);
+            device_string(devs[d], CL_DEVICE_VERSION, e.desc.version, sizeof e.desc.version);
             clGetDeviceInfo(devs[d], CL_DEVICE_TYPE, sizeof type, &type, NULL);
             clGetDeviceInfo(devs[d], CL_DEVICE_GLOBAL_MEM_SIZE, sizeof mem, &mem, NULL);
             e.desc.is_gpu = (type & CL_DEVICE_TYPE_GPU) != 0;
@@ -122,7 +142,7 @@ static int pick(const device_entry *all, int n, const mrxcl_context_params *para
             if (contains_nocase(full, name))
                 return i;
         }
-        return mrxcl_fail(MRXCL_ERR_NO_DEVICE, "no OpenCL device matches '%s' (see `mrxcl devices`)",
+        return mrxcl_fail(MRXCL_ERR_NO_DEVICE, "no OpenCL device matches '%s'",
                           name);
     }
     for (i = 0; i < n; i++)

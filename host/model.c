@@ -146,9 +146,9 @@ static int get_tensor(st_file *st, const char *name, int ndim, long long d0, lon
     st_read_f32(t, v);
     for (i = 0; i < t->numel; i++)
         if (!isfinite(v[i])) {
+            const char *what = isnan(v[i]) ? "NaN" : "an infinite value";
             free(v);
-            return mrxcl_fail(MRXCL_ERR_MODEL_VALUE, "tensor '%s' holds %s at index %zu", name,
-                              isnan(v[i]) ? "NaN" : "an infinite value", i);
+            return mrxcl_fail(MRXCL_ERR_MODEL_VALUE, "tensor '%s' holds %s at index %zu", name, what, i);
         }
     t->used = 1;
     *out = v;
