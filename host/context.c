@@ -172,6 +172,7 @@ mrxcl_context *mrxcl_context_create(const mrxcl_model *model, const mrxcl_contex
         return NULL;
     }
     ctx->info = model->info;
+    ctx->profile = getenv("MRXCL_PROFILE") && *getenv("MRXCL_PROFILE") && strcmp(getenv("MRXCL_PROFILE"), "0");
     if ((rc = mrxcl_cl_open(&ctx->cl, params)))
         goto fail;
     if ((rc = mrxcl_cl_build(&ctx->cl, params->kernel_dir, &log))) {

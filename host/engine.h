@@ -40,6 +40,7 @@ struct mrxcl_context {
     mrxcl_model_info info;
     cl_kernel k[K_COUNT];
     size_t lstm_local;
+    int profile; /* MRXCL_PROFILE set: log stage times */
 
     /* weights on the device */
     cl_mem window[MRXCL_MAX_RESOLUTIONS]; /* periodic Hann, N_r */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine.h"
 
@@ -193,12 +194,29 @@ static int decoders(mrxcl_context *ctx, int B, int L, int T)
     return MRXCL_OK;
 }
 
+/* MRXCL_PROFILE=1 logs each stage's time at INFO level. It waits for the device after
+ * every stage, so it slows the whole pass down a little. */
+static double stage_mark(mrxcl_context *ctx, double t0, const char *stage)
+{
+    struct timespec ts;
+    double t;
+    if (!ctx->profile)
+        return 0;
+    clFinish(ctx->cl.queue);
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    t = ts.tv_sec + ts.tv_nsec * 1e-9;
+    if (stage)
+        mrxcl_log(MRXCL_LOG_INFO, "profile: %-9s %8.2f ms", stage, (t - t0) * 1e3);
+    return t;
+}
+
 int mrxcl_forward(mrxcl_context *ctx, const float *const *x, int B, size_t L, float *const *out)
 {
     const mrxcl_model_info *in = &ctx->info;
     size_t T = 1 + L / (size_t)in->hop, rows = (size_t)B * T, b, s;
     int rc = MRXCL_OK;
     cl_int err;
+    double t;
 
     if (L > 0x7fffffff / (size_t)(B > 0 ? B : 1) || rows > 0x7fffffff)
         return mrxcl_fail(MRXCL_ERR_INVALID_ARGUMENT, "input of %zu samples x %d channels is too long for one pass",
@@ -210,8 +228,15 @@ int mrxcl_forward(mrxcl_context *ctx, const float *const *x, int B, size_t L, fl
                                    L * sizeof(float), x[b], 0, NULL, NULL);
         rc = mrxcl_cl_check(ctx, err, "uploading audio");
     }
-    if (!rc && !(rc = encoders(ctx, B, (int)L, (int)T)) && !(rc = mrxcl_bilstm(ctx, rows, B, (int)T)))
-        rc = decoders(ctx, B, (int)L, (int)T);
+    t = stage_mark(ctx, 0, NULL);
+    if (!rc && !(rc = encoders(ctx, B, (int)L, (int)T))) {
+        t = stage_mark(ctx, t, "encoders");
+        if (!(rc = mrxcl_bilstm(ctx, rows, B, (int)T))) {
+            t = stage_mark(ctx, t, "bilstm");
+            rc = decoders(ctx, B, (int)L, (int)T);
+            stage_mark(ctx, t, "decoders");
+        }
+    }
     for (s = 0; s < (size_t)in->n_sources && !rc; s++)
         for (b = 0; b < (size_t)B && !rc; b++) {
             err = clEnqueueReadBuffer(ctx->cl.queue, ctx->a.out, CL_FALSE,

@@ -16,10 +16,15 @@ int mrxcl_fft_setup(void)
     int rc = MRXCL_OK;
     pthread_mutex_lock(&g_fft_lock);
     if (g_fft_users == 0) {
+        /* What clfftInitSetupData() does; that one is a C99 inline function in clFFT.h
+         * with no external definition, so unoptimised builds fail to link it. */
         clfftSetupData setup;
-        clfftStatus st = clfftInitSetupData(&setup);
-        if (st == CLFFT_SUCCESS)
-            st = clfftSetup(&setup);
+        clfftStatus st;
+        memset(&setup, 0, sizeof setup);
+        setup.major = clfftVersionMajor;
+        setup.minor = clfftVersionMinor;
+        setup.patch = clfftVersionPatch;
+        st = clfftSetup(&setup);
         if (st != CLFFT_SUCCESS)
             rc = mrxcl_fail(MRXCL_ERR_FFT, "clfftSetup failed (%d)", (int)st);
     }
