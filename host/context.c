@@ -10,7 +10,7 @@
 
 static const char *const kernel_names[K_COUNT] = {
     "stft_frame",      "spectrum_magnitude", "apply_mask", "overlap_add",
-    "encoder_combine", "branch_average",     "bias_relu",  "lstm_recurrence"};
+    "encoder_combine", "branch_average",     "bias_relu",  "lstm_recurrence", "lstm_recurrence4"};
 
 mrxcl_context_params mrxcl_context_default_params(void)
 {
@@ -134,13 +134,15 @@ static int make_kernels(mrxcl_context *ctx)
             return mrxcl_cl_check(ctx, err, msg);
         }
     }
-    /* One work-item per LSTM unit where the device allows, fewer (each owning several
-     * units) where it does not. */
-    err = clGetKernelWorkGroupInfo(ctx->k[K_LSTM], ctx->cl.device, CL_KERNEL_WORK_GROUP_SIZE,
+    /* The recurrence: four units per work-item where H allows (the vector kernel),
+     * else one; as many work-items as that takes, up to what the device allows, each
+     * then owning several groups of units. */
+    ctx->lstm_kernel = ctx->info.hidden / 2 % 4 == 0 ? K_LSTM4 : K_LSTM;
+    err = clGetKernelWorkGroupInfo(ctx->k[ctx->lstm_kernel], ctx->cl.device, CL_KERNEL_WORK_GROUP_SIZE,
                                    sizeof wg, &wg, NULL);
     if (err != CL_SUCCESS || wg == 0)
         wg = 64;
-    ctx->lstm_local = (size_t)ctx->info.hidden / 2;
+    ctx->lstm_local = (size_t)ctx->info.hidden / 2 / (ctx->lstm_kernel == K_LSTM4 ? 4 : 1);
     if (ctx->lstm_local > wg)
         ctx->lstm_local = wg;
     if (ctx->lstm_local > 256)

@@ -15,6 +15,7 @@ enum {
     K_BRANCH_AVERAGE,
     K_BIAS_RELU,
     K_LSTM,
+    K_LSTM4,
     K_COUNT
 };
 
@@ -39,6 +40,7 @@ struct mrxcl_context {
     mrxcl_cl cl;
     mrxcl_model_info info;
     cl_kernel k[K_COUNT];
+    int lstm_kernel; /* K_LSTM or K_LSTM4 */
     size_t lstm_local;
     int profile; /* MRXCL_PROFILE set: log stage times */
 
@@ -86,6 +88,8 @@ int mrxcl_istft_add(mrxcl_context *ctx, int s, int r, int B, int L, int T);
 int mrxcl_bilstm(mrxcl_context *ctx, size_t rows, int B, int T);
 
 /* helpers shared by the three */
+/* With MRXCL_PROFILE: waits for the device and returns a monotonic time; else 0. */
+double mrxcl_profile_clock(mrxcl_context *ctx);
 int mrxcl_cl_check(mrxcl_context *ctx, cl_int err, const char *what);
 int mrxcl_launch(mrxcl_context *ctx, int kernel, size_t g0, size_t g1, const char *what);
 int mrxcl_gemm_nt(mrxcl_context *ctx, size_t M, size_t N, size_t K, cl_mem A, size_t a_off,

@@ -194,18 +194,22 @@ static int decoders(mrxcl_context *ctx, int B, int L, int T)
     return MRXCL_OK;
 }
 
-/* MRXCL_PROFILE=1 logs each stage's time at INFO level. It waits for the device after
- * every stage, so it slows the whole pass down a little. */
-static double stage_mark(mrxcl_context *ctx, double t0, const char *stage)
+/* MRXCL_PROFILE=1 logs stage times at INFO level. Each mark waits for the device, so
+ * profiling slows the whole pass down a little. */
+double mrxcl_profile_clock(mrxcl_context *ctx)
 {
     struct timespec ts;
-    double t;
     if (!ctx->profile)
         return 0;
     clFinish(ctx->cl.queue);
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    t = ts.tv_sec + ts.tv_nsec * 1e-9;
-    if (stage)
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static double stage_mark(mrxcl_context *ctx, double t0, const char *stage)
+{
+    double t = mrxcl_profile_clock(ctx);
+    if (ctx->profile && stage)
         mrxcl_log(MRXCL_LOG_INFO, "profile: %-9s %8.2f ms", stage, (t - t0) * 1e3);
     return t;
 }

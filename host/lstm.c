@@ -8,12 +8,14 @@ int mrxcl_bilstm(mrxcl_context *ctx, size_t rows, int B, int T)
     const mrxcl_model_info *in = &ctx->info;
     int S = in->n_sources, hid = in->hidden, H = hid / 2, G8 = 8 * H;
     int layer, s, rc;
-    cl_kernel k = ctx->k[K_LSTM];
+    cl_kernel k = ctx->k[ctx->lstm_kernel];
     cl_mem src = ctx->a.D;
     cl_int err;
+    double t0, t_gemm = 0, t_rec = 0;
 
     for (layer = 0; layer < in->lstm_layers; layer++) {
         cl_mem dst = ctx->a.y[layer % 2];
+        t0 = mrxcl_profile_clock(ctx);
         /* Layer 0 reads C1 (left half of D, row stride 2*hidden) for every branch;
          * later layers read their own branch's previous output. */
         for (s = 0; s < S; s++) {
@@ -25,6 +27,8 @@ int mrxcl_bilstm(mrxcl_context *ctx, size_t rows, int B, int T)
                                     "LSTM input projection")))
                 return rc;
         }
+        t_gemm += mrxcl_profile_clock(ctx) - t0;
+        t0 = mrxcl_profile_clock(ctx);
         err = KARG(k, 0, ctx->a.gx);
         err |= KARG(k, 1, ctx->lstm_whh_t[layer]);
         err |= KARG(k, 2, ctx->lstm_bias[layer]);
@@ -43,8 +47,12 @@ int mrxcl_bilstm(mrxcl_context *ctx, size_t rows, int B, int T)
             if ((rc = mrxcl_cl_check(ctx, err, "launching lstm_recurrence")))
                 return rc;
         }
+        t_rec += mrxcl_profile_clock(ctx) - t0;
         src = dst;
     }
+    if (ctx->profile)
+        mrxcl_log(MRXCL_LOG_INFO, "profile: LSTM input GEMMs %.2f ms, recurrence %.2f ms", t_gemm * 1e3,
+                  t_rec * 1e3);
 
     k = ctx->k[K_BRANCH_AVERAGE];
     {
