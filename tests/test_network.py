@@ -13,8 +13,8 @@ float32 input and the engine as
 
 (raw float32 planar: input [C][L], output [S][C][L]). The output must have exactly
 S*C*L floats, all finite, and SNR = 10 log10(sum ref^2 / sum (ref - out)^2) of at
-least --min-snr dB for every (source, channel); a stem more than 40 dB below its
-input channel is measured against input - 40 dB instead (see REF_FLOOR_DB).
+least --min-snr dB for every (source, channel); a stem more than 40 dB below the
+loudest input channel is measured against that level instead (see REF_FLOOR_DB).
 
 --selfcheck (no --bin) checks the reference itself: stft/istft against torch.stft/
 torch.istft, reflect_indices against numpy.pad(mode='reflect'), and the state_dict
@@ -68,10 +68,14 @@ CONFIGS = {
 }
 
 
-# A stem more than 40 dB below its input channel is measured against that level
-# instead: where every mask is zero at the few bins a very short input has, the
-# float64 reference is pure roundoff (1e-18) and a float32 engine's roundoff (1e-9,
-# 130 dB below the input) would otherwise read as an SNR of -180 dB.
+# A stem more than 40 dB below the loudest input channel is measured against that
+# level instead. Two cases need it, both at L = 1 where a channel is one sample:
+# where every mask is zero at the few bins such an input has, the float64 reference
+# is pure roundoff (1e-18) and a float32 engine's roundoff (1e-9, 130 dB below the
+# input) would read as an SNR of -180 dB; and a float32 FFT may legitimately couple
+# batched rows at roundoff level (clFFT packs pairs of real rows into one complex
+# FFT), so a channel 70 dB quieter than its neighbour gets errors of 1e-7 relative to
+# the neighbour, which on its own scale reads as 80 dB.
 REF_FLOOR_DB = -40.0
 
 
@@ -135,14 +139,15 @@ def run_config(name, args, seed, tmp):
             failures.append("%s: %d non-finite output samples, first at source %d channel %d "
                             "sample %d" % (tag, bad.size, s, c, i))
             continue
+        loudest = float(np.max(np.sum(x.astype(np.float64) ** 2, axis=1)))
         for s in range(S):
             for c in range(channels):
-                floor = 10 ** (REF_FLOOR_DB / 10) * float(np.sum(x[c].astype(np.float64) ** 2))
+                floor = 10 ** (REF_FLOOR_DB / 10) * loudest
                 snr = snr_db(ref[s, c], out[s, c], floor)
                 ok = snr >= args.min_snr
                 note = ""
                 if float(np.sum(ref[s, c] ** 2)) < floor:
-                    note = " (stem < %g dB re input: measured against that)" % REF_FLOOR_DB
+                    note = " (stem < %g dB re loudest input: measured against that)" % REF_FLOOR_DB
                 print("  %-16s %-7s channel %d: SNR %7.2f dB  %s%s"
                       % (tag, config["sources"][s], c, snr, "ok" if ok else "FAIL", note))
                 if not ok:

@@ -1,0 +1,91 @@
+#!/usr/bin/python3
+"""Convert an MRX PyTorch checkpoint into an mrxcl model file.
+
+    convert.py CHECKPOINT OUTPUT.safetensors [--sample-rate 44100] [--hop 256]
+        [--sources music,speech,sfx] [--f16]
+
+CHECKPOINT is either a plain state_dict (the authors' published
+*_mrx_pre_trained_weights.pth files) or a PyTorch Lightning checkpoint whose
+`state_dict` holds the same tensors with a `model.` prefix (keys without that
+prefix, e.g. loss buffers, are ignored). The configuration is inferred from the
+tensor shapes; sample rate, hop and source names are not stored in the weights and
+come from the options (the authors' values by default). Every tensor is checked
+for presence, shape and finite values before anything is written; on any problem
+the tool names the tensor, exits 1 and leaves no OUTPUT behind.
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mrx_io  # noqa: E402
+
+
+def extract_state_dict(ckpt):
+    """The MRX tensors of a loaded checkpoint, under the authors' names."""
+    if not isinstance(ckpt, dict):
+        raise mrx_io.ModelError("checkpoint holds a %s, not a state_dict" % type(ckpt).__name__)
+    if "state_dict" in ckpt and isinstance(ckpt["state_dict"], dict):
+        sd = ckpt["state_dict"]  # Lightning
+    else:
+        sd = ckpt
+    if any(k.startswith("model.") for k in sd):
+        sd = {k[len("model."):]: v for k, v in sd.items() if k.startswith("model.")}
+    for k, v in sd.items():
+        if not hasattr(v, "shape"):
+            raise mrx_io.ModelError("entry %s is a %s, not a tensor" % (k, type(v).__name__))
+    return sd
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="Convert an MRX checkpoint to an mrxcl model file.")
+    ap.add_argument("checkpoint")
+    ap.add_argument("output")
+    ap.add_argument("--sample-rate", type=int, default=44100)
+    ap.add_argument("--hop", type=int, default=256)
+    ap.add_argument("--sources", default=None,
+                    help="source names in output order (default music,speech,sfx for 3 "
+                         "sources, else source0,source1,..)")
+    ap.add_argument("--f16", action="store_true", help="store float16 tensors")
+    args = ap.parse_args(argv)
+
+    import torch
+
+    try:
+        ckpt = torch.load(args.checkpoint, map_location="cpu")
+    except Exception as e:  # torch raises many kinds for a bad file
+        print("convert: cannot load %s: %s" % (args.checkpoint, e), file=sys.stderr)
+        return 1
+
+    out_dir = os.path.dirname(os.path.abspath(args.output))
+    tmp = None
+    try:
+        sd = extract_state_dict(ckpt)
+        sources = args.sources.split(",") if args.sources else None
+        config = mrx_io.config_from_state_dict(sd, args.sample_rate, args.hop, sources)
+        mrx_io.validate_state_dict(sd, config)  # names the first bad tensor
+        fd, tmp = tempfile.mkstemp(prefix=".convert-", suffix=".tmp", dir=out_dir)
+        os.close(fd)
+        mrx_io.save_model(tmp, sd, config, dtype="f16" if args.f16 else "f32")
+        os.replace(tmp, args.output)
+        tmp = None
+    except mrx_io.ModelError as e:
+        print("convert: %s: %s" % (args.checkpoint, e), file=sys.stderr)
+        return 1
+    except OSError as e:
+        print("convert: cannot write %s: %s" % (args.output, e), file=sys.stderr)
+        return 1
+    finally:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+
+    print("configuration: %s" % mrx_io.describe_config(config))
+    print("parameters: %d (%s)" % (mrx_io.parameter_count(config), "float16" if args.f16 else "float32"))
+    print("wrote %s" % args.output)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
