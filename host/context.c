@@ -182,7 +182,7 @@ mrxcl_context *mrxcl_context_create(const mrxcl_model *model, const mrxcl_contex
         free(log);
         goto fail;
     }
-    if ((rc = make_kernels(ctx)) || (rc = mrxcl_fft_setup()))
+    if ((rc = make_kernels(ctx)) || (rc = mrxcl_blas_tune(&ctx->cl)) || (rc = mrxcl_fft_setup()))
         goto fail;
     ctx->fft_setup = 1;
     if ((rc = upload_weights(ctx, model)))

@@ -103,6 +103,8 @@ int mrxcl_cl_open(mrxcl_cl *cl, const mrxcl_context_params *params);
  * *build_log receives a malloc'd copy of the log. */
 int mrxcl_cl_build(mrxcl_cl *cl, const char *kernel_dir, char **build_log);
 void mrxcl_cl_close(mrxcl_cl *cl);
+/* blas_tuning.c: CLBlast kernel parameters for devices its database lacks (CPUs). */
+int mrxcl_blas_tune(mrxcl_cl *cl);
 
 /* Embedded kernel sources (generated at build time from kernels/ *.cl). */
 typedef struct mrxcl_kernel_source {
