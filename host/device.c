@@ -169,6 +169,7 @@ int mrxcl_cl_open(mrxcl_cl *cl, const mrxcl_context_params *params)
     cl->device = all[idx].device;
     cl->desc = all[idx].desc;
     clGetDeviceInfo(cl->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof cl->max_wg, &cl->max_wg, NULL);
+    clGetDeviceInfo(cl->device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof cl->max_alloc, &cl->max_alloc, NULL);
     props[0] = CL_CONTEXT_PLATFORM;
     props[1] = (cl_context_properties)cl->platform;
     props[2] = 0;

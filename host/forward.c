@@ -84,8 +84,14 @@ static int alloc(mrxcl_context *ctx, cl_mem *m, size_t floats, const char *what)
 {
     cl_int err;
     char msg[160];
-    *m = clCreateBuffer(ctx->cl.context, CL_MEM_READ_WRITE, (floats ? floats : 1) * sizeof(float),
-                        NULL, &err);
+    size_t bytes = (floats ? floats : 1) * sizeof(float);
+    if (ctx->cl.max_alloc && bytes > ctx->cl.max_alloc)
+        return mrxcl_fail(MRXCL_ERR_DEVICE_MEMORY,
+                          "the input needs %zu MB for %s, more than the %llu MB '%s' allocates at "
+                          "once; separate it in shorter pieces",
+                          bytes >> 20, what, (unsigned long long)(ctx->cl.max_alloc >> 20),
+                          ctx->cl.desc.name);
+    *m = clCreateBuffer(ctx->cl.context, CL_MEM_READ_WRITE, bytes, NULL, &err);
     if (*m)
         return MRXCL_OK;
     snprintf(msg, sizeof msg, "allocating %zu MB for %s", floats * sizeof(float) >> 20, what);

@@ -24,6 +24,9 @@ void mrxcl_log(mrxcl_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
+/* While quiet, mrxcl_fail() records messages without logging them: for callers that
+ * add context to the message and log it once themselves. */
+void mrxcl_fail_quiet(int quiet);
 const char *mrxcl_thread_error(void);
 void mrxcl_thread_error_clear(void);
 /* The thread's build log of a failed create (owned by the thread, may be NULL). */
@@ -95,6 +98,7 @@ typedef struct mrxcl_cl {
     cl_command_queue queue;
     cl_program program;
     size_t max_wg;
+    cl_ulong max_alloc; /* CL_DEVICE_MAX_MEM_ALLOC_SIZE */
     mrxcl_device_desc desc;
 } mrxcl_cl;
 

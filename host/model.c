@@ -462,9 +462,11 @@ mrxcl_model *mrxcl_model_load_file(const char *path, int *status)
     }
     fclose(f);
     if (!rc) {
+        mrxcl_fail_quiet(1);
         rc = load(buf, (size_t)len, &m);
+        mrxcl_fail_quiet(0);
         if (rc) {
-            /* Prefix the file name to the loader's message. */
+            /* The loader's message, with the file name in front, logged once. */
             char msg[MRXCL_MSG_MAX];
             snprintf(msg, sizeof msg, "%s", mrxcl_thread_error());
             mrxcl_fail(rc, "model '%s': %s", path, msg);

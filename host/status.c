@@ -64,6 +64,7 @@ void mrxcl_log(mrxcl_log_level level, const char *fmt, ...)
 
 static _Thread_local char t_error[MRXCL_MSG_MAX];
 static _Thread_local char *t_build_log;
+static _Thread_local int t_quiet;
 
 int mrxcl_fail(int status, const char *fmt, ...)
 {
@@ -71,9 +72,12 @@ int mrxcl_fail(int status, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(t_error, sizeof t_error, fmt, ap);
     va_end(ap);
-    mrxcl_log(MRXCL_LOG_ERROR, "%s", t_error);
+    if (!t_quiet)
+        mrxcl_log(MRXCL_LOG_ERROR, "%s", t_error);
     return status;
 }
+
+void mrxcl_fail_quiet(int quiet) { t_quiet = quiet; }
 
 const char *mrxcl_thread_error(void) { return t_error; }
 
