@@ -479,6 +479,41 @@ done:
     return m;
 }
 
+#ifdef MRXCL_HAVE_DEFAULT_MODEL
+extern const unsigned char mrxcl_default_model_data[];
+extern const unsigned long long mrxcl_default_model_size;
+#endif
+
+mrxcl_model *mrxcl_model_load_default(int *status)
+{
+#ifdef MRXCL_HAVE_DEFAULT_MODEL
+    mrxcl_model *m = mrxcl_model_load_memory(mrxcl_default_model_data, (size_t)mrxcl_default_model_size,
+                                             status);
+    if (!m) {
+        char msg[MRXCL_MSG_MAX];
+        snprintf(msg, sizeof msg, "%s", mrxcl_thread_error());
+        mrxcl_fail(status ? *status : MRXCL_ERR_MODEL_FORMAT, "the embedded default model: %s", msg);
+    }
+    return m;
+#else
+    int rc;
+    mrxcl_thread_error_clear();
+    rc = mrxcl_fail(MRXCL_ERR_UNSUPPORTED, "this build of mrxcl carries no default model");
+    if (status)
+        *status = rc;
+    return NULL;
+#endif
+}
+
+int mrxcl_has_default_model(void)
+{
+#ifdef MRXCL_HAVE_DEFAULT_MODEL
+    return 1;
+#else
+    return 0;
+#endif
+}
+
 void mrxcl_model_free(mrxcl_model *model)
 {
     if (!model)

@@ -102,6 +102,11 @@ typedef struct mrxcl_model_info {
 MRXCL_API mrxcl_model *mrxcl_model_load_file(const char *path, int *status);
 /* The same from a buffer the caller owns; the buffer is not referenced after return. */
 MRXCL_API mrxcl_model *mrxcl_model_load_memory(const void *data, size_t size, int *status);
+/* The default model built into the library (models/default.safetensors at build
+ * time). Without one, returns NULL with MRXCL_ERR_UNSUPPORTED. */
+MRXCL_API mrxcl_model *mrxcl_model_load_default(int *status);
+/* 1 if this build carries a default model, else 0. */
+MRXCL_API int mrxcl_has_default_model(void);
 MRXCL_API void mrxcl_model_free(mrxcl_model *model);
 MRXCL_API int mrxcl_model_get_info(const mrxcl_model *model, mrxcl_model_info *info);
 

@@ -299,16 +299,6 @@ static void print_help(FILE *out, const char *command)
 
 /* ---- shared steps ---------------------------------------------------------------- */
 
-/* The model used when neither -m nor MRXCL_MODEL names one: "none" in this build. A
- * build that embeds a model sets *data and *size (for mrxcl_model_load_memory) and
- * returns its name. */
-static const char *default_model(const void **data, size_t *size)
-{
-    *data = NULL;
-    *size = 0;
-    return "none";
-}
-
 /* Loads the model named by `path`, else $MRXCL_MODEL, else the default model. Prints
  * the error and sets *exit_code on failure. */
 static mrxcl_model *load_model(const char *command, const char *path, const char **name,
@@ -325,16 +315,15 @@ static mrxcl_model *load_model(const char *command, const char *path, const char
         *name = path;
         model = mrxcl_model_load_file(path, &status);
     } else {
-        const void *data;
-        size_t size;
-        *name = default_model(&data, &size);
-        if (!data) {
+        /* the model built into the library, if this build has one */
+        *name = "the default model";
+        if (!mrxcl_has_default_model()) {
             *exit_code = usage_error(command,
                                      "no model given: use -m MODEL or set MRXCL_MODEL "
-                                     "(this build has no default model yet)");
+                                     "(this build carries no default model)");
             return NULL;
         }
-        model = mrxcl_model_load_memory(data, size, &status);
+        model = mrxcl_model_load_default(&status);
     }
     if (!model) {
         const char *detail = mrxcl_last_error(NULL);
