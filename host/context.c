@@ -10,7 +10,7 @@
 
 static const char *const kernel_names[K_COUNT] = {
     "stft_frame",      "spectrum_magnitude", "apply_mask", "overlap_add",
-    "encoder_combine", "branch_average",     "bias_relu",  "lstm_recurrence", "lstm_recurrence4"};
+    "encoder_combine", "branch_average",     "bias_relu",  "lstm_recurrence"};
 
 mrxcl_context_params mrxcl_context_default_params(void)
 {
@@ -121,6 +121,9 @@ static int upload_weights(mrxcl_context *ctx, const mrxcl_model *m)
     return rc;
 }
 
+/* Units per work-item group in the LSTM kernel: 4 where H is a multiple of 4. */
+static int lstm_vec(const mrxcl_model_info *in) { return in->hidden / 2 % 4 == 0 ? 4 : 1; }
+
 static int make_kernels(mrxcl_context *ctx)
 {
     int i;
@@ -134,15 +137,13 @@ static int make_kernels(mrxcl_context *ctx)
             return mrxcl_cl_check(ctx, err, msg);
         }
     }
-    /* The recurrence: four units per work-item where H allows (the vector kernel),
-     * else one; as many work-items as that takes, up to what the device allows, each
-     * then owning several groups of units. */
-    ctx->lstm_kernel = ctx->info.hidden / 2 % 4 == 0 ? K_LSTM4 : K_LSTM;
-    err = clGetKernelWorkGroupInfo(ctx->k[ctx->lstm_kernel], ctx->cl.device, CL_KERNEL_WORK_GROUP_SIZE,
-                                   sizeof wg, &wg, NULL);
+    /* As many work-items per LSTM sequence as there are groups of LSTM_VEC units, up
+     * to what the device allows; each then owns several groups. */
+    err = clGetKernelWorkGroupInfo(ctx->k[K_LSTM], ctx->cl.device, CL_KERNEL_WORK_GROUP_SIZE, sizeof wg,
+                                   &wg, NULL);
     if (err != CL_SUCCESS || wg == 0)
         wg = 64;
-    ctx->lstm_local = (size_t)ctx->info.hidden / 2 / (ctx->lstm_kernel == K_LSTM4 ? 4 : 1);
+    ctx->lstm_local = (size_t)ctx->info.hidden / 2 / (size_t)lstm_vec(&ctx->info);
     if (ctx->lstm_local > wg)
         ctx->lstm_local = wg;
     if (ctx->lstm_local > 256)
@@ -155,7 +156,7 @@ mrxcl_context *mrxcl_context_create(const mrxcl_model *model, const mrxcl_contex
 {
     mrxcl_context_params defaults = mrxcl_context_default_params();
     mrxcl_context *ctx;
-    char *log = NULL;
+    char *log = NULL, options[64];
     int rc;
 
     mrxcl_thread_error_clear();
@@ -177,7 +178,8 @@ mrxcl_context *mrxcl_context_create(const mrxcl_model *model, const mrxcl_contex
     ctx->profile = getenv("MRXCL_PROFILE") && *getenv("MRXCL_PROFILE") && strcmp(getenv("MRXCL_PROFILE"), "0");
     if ((rc = mrxcl_cl_open(&ctx->cl, params)))
         goto fail;
-    if ((rc = mrxcl_cl_build(&ctx->cl, params->kernel_dir, &log))) {
+    snprintf(options, sizeof options, "-DLSTM_VEC=%d", lstm_vec(&ctx->info));
+    if ((rc = mrxcl_cl_build(&ctx->cl, params->kernel_dir, options, &log))) {
         mrxcl_thread_set_build_log(log);
         free(log);
         goto fail;

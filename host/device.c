@@ -208,7 +208,7 @@ static char *read_text(const char *dir, const char *name)
     return buf;
 }
 
-int mrxcl_cl_build(mrxcl_cl *cl, const char *kernel_dir, char **build_log)
+int mrxcl_cl_build(mrxcl_cl *cl, const char *kernel_dir, const char *options, char **build_log)
 {
     const char *texts[32];
     char *owned[32] = {0};
@@ -233,7 +233,11 @@ int mrxcl_cl_build(mrxcl_cl *cl, const char *kernel_dir, char **build_log)
         rc = mrxcl_fail(MRXCL_ERR_OPENCL, "clCreateProgramWithSource failed: %s", mrxcl_cl_strerror(err));
         goto done;
     }
-    err = clBuildProgram(cl->program, 1, &cl->device, "-cl-std=CL1.2", NULL, NULL);
+    {
+        char opts[256];
+        snprintf(opts, sizeof opts, "-cl-std=CL1.2 %s", options ? options : "");
+        err = clBuildProgram(cl->program, 1, &cl->device, opts, NULL, NULL);
+    }
     if (err != CL_SUCCESS) {
         size_t len = 0;
         clGetProgramBuildInfo(cl->program, cl->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &len);

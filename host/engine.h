@@ -15,7 +15,6 @@ enum {
     K_BRANCH_AVERAGE,
     K_BIAS_RELU,
     K_LSTM,
-    K_LSTM4,
     K_COUNT
 };
 
@@ -40,7 +39,6 @@ struct mrxcl_context {
     mrxcl_cl cl;
     mrxcl_model_info info;
     cl_kernel k[K_COUNT];
-    int lstm_kernel; /* K_LSTM or K_LSTM4 */
     size_t lstm_local;
     int profile; /* MRXCL_PROFILE set: log stage times */
 

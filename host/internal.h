@@ -103,9 +103,9 @@ typedef struct mrxcl_cl {
 } mrxcl_cl;
 
 int mrxcl_cl_open(mrxcl_cl *cl, const mrxcl_context_params *params);
-/* Builds the program from the embedded kernels (or params->kernel_dir). On failure
- * *build_log receives a malloc'd copy of the log. */
-int mrxcl_cl_build(mrxcl_cl *cl, const char *kernel_dir, char **build_log);
+/* Builds the program from the embedded kernels (or kernel_dir's copies) with the
+ * given -D options. On failure *build_log receives a malloc'd copy of the log. */
+int mrxcl_cl_build(mrxcl_cl *cl, const char *kernel_dir, const char *options, char **build_log);
 void mrxcl_cl_close(mrxcl_cl *cl);
 /* blas_tuning.c: CLBlast kernel parameters for devices its database lacks (CPUs). */
 int mrxcl_blas_tune(mrxcl_cl *cl);

@@ -8,7 +8,7 @@ int mrxcl_bilstm(mrxcl_context *ctx, size_t rows, int B, int T)
     const mrxcl_model_info *in = &ctx->info;
     int S = in->n_sources, hid = in->hidden, H = hid / 2, G8 = 8 * H;
     int layer, s, rc;
-    cl_kernel k = ctx->k[ctx->lstm_kernel];
+    cl_kernel k = ctx->k[K_LSTM];
     cl_mem src = ctx->a.D;
     cl_int err;
     double t0, t_gemm = 0, t_rec = 0;
