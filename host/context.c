@@ -248,7 +248,6 @@ void mrxcl_context_free(mrxcl_context *ctx)
         if (ctx->k[i])
             clReleaseKernel(ctx->k[i]);
     mrxcl_cl_close(&ctx->cl);
-    free(ctx->build_log);
     free(ctx);
 }
 
@@ -275,7 +274,8 @@ const char *mrxcl_last_error(const mrxcl_context *ctx)
 
 const char *mrxcl_build_log(const mrxcl_context *ctx)
 {
-    return ctx ? ctx->build_log : mrxcl_thread_build_log();
+    /* Programs are built when a context is created: a context that exists built its. */
+    return ctx ? NULL : mrxcl_thread_build_log();
 }
 
 int mrxcl_last_cl_error(const mrxcl_context *ctx)

@@ -62,7 +62,6 @@ struct mrxcl_context {
     int fft_setup; /* this context holds a clfftSetup reference */
 
     char error[MRXCL_MSG_MAX];
-    char *build_log;
     int last_cl_error;
 };
 

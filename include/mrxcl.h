@@ -154,7 +154,8 @@ MRXCL_API int mrxcl_context_get_info(const mrxcl_context *ctx, mrxcl_model_info 
 /* The last error message on ctx ("" if none); ctx NULL: the calling thread's last
  * failed load or create. Valid until the next call on the same object or thread. */
 MRXCL_API const char *mrxcl_last_error(const mrxcl_context *ctx);
-/* The OpenCL program build log of the last failed build (NULL if none). */
+/* The OpenCL program build log of the calling thread's last failed mrxcl_context_create
+ * (pass NULL; a context that exists built its program, and this returns NULL for it). */
 MRXCL_API const char *mrxcl_build_log(const mrxcl_context *ctx);
 /* The last OpenCL (or clFFT/CLBlast) error code seen on ctx, 0 if none. */
 MRXCL_API int mrxcl_last_cl_error(const mrxcl_context *ctx);
