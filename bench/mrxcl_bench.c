@@ -19,6 +19,14 @@ static double now(void)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* Warnings, and the stage times MRXCL_PROFILE=1 makes the library log. */
+static void log_cb(mrxcl_log_level level, const char *msg, void *user)
+{
+    (void)user;
+    if (level <= MRXCL_LOG_INFO)
+        fprintf(stderr, "mrxcl: %s\n", msg);
+}
+
 static int cmp(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -66,6 +74,7 @@ int main(int argc, char **argv)
                 argv[0]);
         return 2;
     }
+    mrxcl_log_set(log_cb, NULL);
     if (!(model = mrxcl_model_load_file(model_path, &st))) {
         fprintf(stderr, "mrxcl_bench: %s\n", mrxcl_last_error(NULL));
         return 1;
