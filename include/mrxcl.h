@@ -120,8 +120,9 @@ typedef struct mrxcl_device_desc {
     size_t global_memory;  /* bytes */
 } mrxcl_device_desc;
 
-/* Lists OpenCL devices. Writes at most max entries and sets *count to the total.
- * Returns MRXCL_ERR_NO_DEVICE when there is no OpenCL platform at all. */
+/* Lists OpenCL devices. Writes at most max entries and sets *count to the total;
+ * devices may be NULL (with max 0) to ask for the count alone. Returns
+ * MRXCL_ERR_NO_DEVICE when there is no OpenCL platform or device at all. */
 MRXCL_API int mrxcl_list_devices(mrxcl_device_desc *devices, int max, int *count);
 
 /* ---- context ----------------------------------------------------------------- */
