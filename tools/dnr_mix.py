@@ -1,0 +1,1087 @@
+#!/usr/bin/python3
+"""DnR-style mixtures of speech, music and sfx from the corpus pools.
+
+    dnr_mix.py validation OUT [--n 40] [--seed 1] [--seconds 60] [--corpus DIR]
+    dnr_mix.py samples OUT [--n 4] [--seed 0] [--seconds 6]      training draws, to listen to
+    dnr_mix.py stats [--corpus DIR]                             pool sizes, narrowband share
+    dnr_mix.py synth-pool DIR                                   a tiny synthetic corpus for tests
+
+Mixing follows Divide and Remaster (DnR, Petermann et al. 2022; its dnr-utils scripts), which
+MRX-SPEC.md describes, re-implemented here:
+  - Four layers on a 60 s timeline: music, speech, sfx and a quieter "background" layer drawn
+    from the sfx pool (DnR's fourth layer; it is summed into the sfx stem, --no-background
+    leaves it out). Each layer gets a zero-truncated Poisson number of clips (7, 8, 12, 6 per
+    minute) placed one after the other with random gaps (1 s plus a half-normal of 2 s), so the
+    clips of a layer never overlap each other while the layers overlap freely. Speech clips are
+    whole utterances and must fit; a music or sfx clip is a segment of about half the file
+    (normal, mean max_len/2, sd max_len/10), music from a random position, sfx from its onset.
+  - Our pools' speech and sfx files are short (median 1.5 s; DnR's LibriSpeech utterances
+    average about 12 s), so, unlike DnR, a speech clip strings 2-12 s of files of one package
+    together with 0.15-0.6 s pauses (speech then covers about as much of a mixture as in DnR),
+    and an sfx file of at most 4 s is used whole rather than cut to half (plan_mixture).
+  - Levels (ITU-R BS.1770-4 integrated loudness, pyloudnorm): speech -17, sfx -21, music -24,
+    background -29 LUFS, plus a uniform offset of +-2 LU per layer and mixture and +-1 LU per
+    clip; each clip is normalised on its own segment. Then the mixture is normalised to -27
+    LUFS with the same gain on every stem, so the stems sum to the mix.
+  - Unlike DnR, cut clip edges get short fades (5 ms in, 20 ms out) so that a cut does not
+    leave a click, and no peak normalisation is applied (the files are float WAV).
+Augmentation (training and validation alike unless noted):
+  - Band-limiting of music and sfx clips: much of the speech pool was recorded at 8 to 22 kHz,
+    so a clip of music or sfx is resampled through a lower rate with the probability that a
+    speech file is narrowband, the rate drawn from the narrowband speech files' rates. The
+    model then cannot learn "narrowband means speech". Speech clips are left as they are.
+  - Training only (MixSampler): the whole mixture band-limited with probability 0.1 (all stems
+    alike), a random gain of +-6 dB on the mixture after the -27 LUFS normalisation, and a
+    random crop position (time offset) in the 60 s timeline.
+
+Pools: /work/corpus/{speech,music,sfx}/{package}/*.flac|.ogg|.wav (mono 44.1 kHz) with
+/work/corpus/manifest.json giving per class the train and validation package lists and per
+file an estimated bandwidth (see load_manifest for what is accepted). Files are decoded once
+with the `soundfile` package (its wheel bundles libsndfile with FLAC, Vorbis, Opus, MP3) into a
+cache of one int16 file per pool (class and split) plus a JSON index; training reads clips from
+that file through a numpy memmap. Why: decoding Vorbis or FLAC for every draw would cost more
+CPU than mixing on a 2-core machine, and random access into compressed streams is slow; the
+memmap makes a draw a copy, its pages are shared by all data-loader workers through the page
+cache, and int16 (96 dB of range) keeps all that matters of the Vorbis or 16-bit sources at
+half the size of float32. The cache (default ~/.cache/mrxcl/pools, or $MRXCL_POOL_CACHE, or
+--cache; 318 MB per hour of audio, decoded by all cores in parallel) is rebuilt when a file's
+size or time stamp changes. WAV files (the validation set, mrxcl's output) are read and written by
+read_wav/write_wav here with numpy alone, so eval.py needs neither soundfile nor pyloudnorm.
+
+Dependencies: numpy; pyloudnorm (BS.1770-4; it pulls scipy, also used here for resampling) and
+soundfile. Install them without letting pip replace the system numpy that torch 1.13 needs:
+    /usr/bin/python3 -m pip install --break-system-packages pyloudnorm soundfile "scipy<1.12"
+"""
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import struct
+import sys
+import time
+import warnings
+import zlib
+
+import numpy as np
+
+SOURCES = ("music", "speech", "sfx")  # the model's output order (MRX-SPEC)
+SAMPLE_RATE = 44100
+DEFAULT_CORPUS = "/work/corpus"
+AUDIO_EXTS = (".flac", ".ogg", ".oga", ".opus", ".wav", ".mp3")
+CACHE_VERSION = 1
+
+# layer -> (stem it belongs to, pool it draws from)
+LAYERS = {
+    "music": ("music", "music"),
+    "speech": ("speech", "speech"),
+    "sfx": ("sfx", "sfx"),
+    "background": ("sfx", "sfx"),
+}
+# Sample rates a narrowband recording is likely to have been made at; band-limiting
+# resamples through one of them.
+LOW_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000)
+
+
+# ---------------------------------------------------------------------------------
+# WAV files (numpy only)
+
+def read_wav(path):
+    """Read a WAV file: (float32 array [channels, frames], sample_rate).
+
+    PCM 8/16/24/32-bit and IEEE float 32/64-bit, plain or WAVE_FORMAT_EXTENSIBLE. (Python's
+    `wave` module reads PCM only; mrxcl and write_wav write float.)
+    """
+    with open(path, "rb") as f:
+        data = f.read()
+    if len(data) < 12 or data[:4] not in (b"RIFF", b"RF64") or data[8:12] != b"WAVE":
+        raise ValueError("%s: not a RIFF/WAVE file" % path)
+    pos = 12
+    fmt = None
+    payload = None
+    while pos + 8 <= len(data):
+        cid = data[pos:pos + 4]
+        size = struct.unpack("<I", data[pos + 4:pos + 8])[0]
+        body = data[pos + 8:pos + 8 + size]
+        if cid == b"fmt ":
+            fmt = body
+        elif cid == b"data":
+            payload = body  # a truncated last chunk is read as far as it goes
+            if fmt is not None:
+                break
+        pos += 8 + size + (size & 1)
+    if fmt is None or payload is None:
+        raise ValueError("%s: no fmt or data chunk" % path)
+    tag, channels, rate = struct.unpack("<HHI", fmt[:8])
+    bits = struct.unpack("<H", fmt[14:16])[0]
+    if tag == 0xFFFE and len(fmt) >= 26:
+        tag = struct.unpack("<H", fmt[24:26])[0]  # first two bytes of the subformat GUID
+    width = bits // 8
+    n = len(payload) // (width * channels)
+    payload = payload[:n * width * channels]
+    if tag == 3 and bits in (32, 64):
+        x = np.frombuffer(payload, dtype="<f%d" % width).astype(np.float32)
+    elif tag == 1 and bits == 8:
+        x = (np.frombuffer(payload, dtype=np.uint8).astype(np.float32) - 128.0) / 128.0
+    elif tag == 1 and bits == 16:
+        x = np.frombuffer(payload, dtype="<i2").astype(np.float32) / 32768.0
+    elif tag == 1 and bits == 24:
+        b = np.frombuffer(payload, dtype=np.uint8).reshape(-1, 3).astype(np.int32)
+        v = b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16)
+        v = np.where(v >= 1 << 23, v - (1 << 24), v)
+        x = v.astype(np.float32) / float(1 << 23)
+    elif tag == 1 and bits == 32:
+        x = np.frombuffer(payload, dtype="<i4").astype(np.float64) / 2147483648.0
+        x = x.astype(np.float32)
+    else:
+        raise ValueError("%s: unsupported WAV format tag %d with %d bits" % (path, tag, bits))
+    return np.ascontiguousarray(x.reshape(n, channels).T), int(rate)
+
+
+def write_wav(path, audio, sample_rate):
+    """Write float32 WAV (IEEE float, format tag 3). audio: [frames] or [channels, frames]."""
+    a = np.asarray(audio, dtype=np.float32)
+    if a.ndim == 1:
+        a = a[None, :]
+    channels, frames = a.shape
+    payload = np.ascontiguousarray(a.T).astype("<f4").tobytes()
+    fmt = struct.pack("<HHIIHHH", 3, channels, int(sample_rate), int(sample_rate) * 4 * channels,
+                      4 * channels, 32, 0)
+    fact = struct.pack("<I", frames)
+    body = (b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt
+            + b"fact" + struct.pack("<I", 4) + fact
+            + b"data" + struct.pack("<I", len(payload)) + payload)
+    tmp = str(path) + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(b"RIFF" + struct.pack("<I", len(body)) + body)
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------------------------
+# loudness, resampling
+
+_METERS = {}
+
+
+def loudness(x, sample_rate=SAMPLE_RATE):
+    """ITU-R BS.1770-4 integrated loudness (LUFS) of mono x, by pyloudnorm.
+
+    -inf for silence (every 400 ms block under the -70 LUFS gate). A signal shorter than
+    one 400 ms gating block is measured zero-padded to one block (its energy over 400 ms).
+    """
+    import pyloudnorm
+
+    meter = _METERS.get(sample_rate)
+    if meter is None:
+        meter = _METERS[sample_rate] = pyloudnorm.Meter(sample_rate)
+    x = np.asarray(x, dtype=np.float64)
+    need = int(meter.block_size * sample_rate) + 1
+    if len(x) < need:
+        x = np.concatenate([x, np.zeros(need - len(x))])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        value = meter.integrated_loudness(x)
+    return float(value) if np.isfinite(value) else -math.inf
+
+
+def resample(x, rate_in, rate_out):
+    """Polyphase resampling (scipy) of mono x."""
+    if rate_in == rate_out:
+        return np.asarray(x, dtype=np.float64)
+    from scipy.signal import resample_poly
+
+    g = math.gcd(int(rate_in), int(rate_out))
+    return resample_poly(np.asarray(x, dtype=np.float64), rate_out // g, rate_in // g)
+
+
+def band_limit(x, sample_rate, low_rate):
+    """x as if it had been recorded at low_rate: an FFT low-pass, flat to 0.46 * low_rate and
+    raised-cosine down to zero at the Nyquist frequency 0.5 * low_rate, much like a good
+    resampler's anti-alias filter (scipy's resample_poly, for ratios such as 1:2, has a
+    transition a kilohertz wide). Zero-padded so the circular FFT does not wrap. Same length."""
+    from scipy.fft import next_fast_len, irfft, rfft
+
+    x = np.asarray(x, dtype=np.float64)
+    n = next_fast_len(len(x) + 8192, real=True)
+    X = rfft(x, n)
+    f = np.arange(len(X)) * (float(sample_rate) / n)
+    lo, hi = 0.46 * low_rate, 0.5 * low_rate
+    g = np.clip((hi - f) / (hi - lo), 0.0, 1.0)
+    X *= 0.5 - 0.5 * np.cos(np.pi * g)
+    return irfft(X, n)[:len(x)]
+
+
+def rate_for_bandwidth(bw, sample_rate=SAMPLE_RATE):
+    """The lowest of LOW_RATES whose Nyquist frequency covers ~bw; None if wideband."""
+    for r in LOW_RATES:
+        if r < sample_rate and r / 2.0 >= 0.95 * bw:
+            return r
+    return None
+
+
+def estimate_bandwidth(x, sample_rate=SAMPLE_RATE, cliff_db=25.0):
+    """Bandwidth (Hz) of a recording: the frequency of the steepest cliff in its average
+    power spectrum (median level over the 1 kHz below minus the 1 kHz above) when that cliff
+    exceeds cliff_db, as left by a lower sample rate or a codec's low-pass; else the Nyquist
+    frequency. Used only when the manifest gives no bandwidth for a file."""
+    n = 4096
+    x = np.asarray(x, dtype=np.float64)[: 60 * sample_rate]
+    if len(x) < n:
+        x = np.concatenate([x, np.zeros(n - len(x))])
+    frames = np.lib.stride_tricks.sliding_window_view(x, n)[:: n // 2]
+    psd = (np.abs(np.fft.rfft(frames * np.hanning(n), axis=1)) ** 2).mean(axis=0)
+    db = 10 * np.log10(psd + 1e-20)
+    w = int(1000.0 * n / sample_rate)
+    med = np.median(np.lib.stride_tricks.sliding_window_view(db, w), axis=1)  # med[i]: db[i:i+w]
+    lo_bin = int(1500.0 * n / sample_rate)
+    best, cut = 0.0, None
+    for c in range(max(w, lo_bin), len(db) - w, 2):
+        drop = med[c - w] - med[c]
+        if drop > best:
+            best, cut = drop, c
+    if cut is None or best < cliff_db:
+        return sample_rate / 2.0
+    # The cliff's top: the last frequency near it within 6 dB of the level below it.
+    mid = max(med[cut - w] - 6.0, 0.5 * (med[cut - w] + med[cut]))
+    k = max(1, int(100.0 * n / sample_rate))
+    sm = np.convolve(db, np.ones(k) / k, mode="same")
+    above = np.nonzero(sm[cut - w:cut + w] > mid)[0]
+    if len(above):
+        cut = cut - w + int(above[-1])
+    return float(cut * sample_rate / n)
+
+
+# ---------------------------------------------------------------------------------
+# corpus: manifest, pools, decode cache
+
+def _norm_bw(v):
+    try:
+        v = float(v)
+    except (TypeError, ValueError):
+        return None
+    if not np.isfinite(v) or v <= 0:
+        return None
+    return v * 1000.0 if v < 100 else v  # kHz or Hz
+
+
+def load_manifest(corpus_root):
+    """Read corpus_root/manifest.json (written by tools/corpus/build_corpus.py).
+
+    Returns {"files": [{"class", "split", "path", "bandwidth_hz"}] (empty if the manifest
+    has no file list), "split": {class: {"train": [packages], "validation": [packages]}},
+    "bandwidth": {relative path: Hz}}. The builder's schema: "files" entries carry path
+    (relative to the corpus root), class, package, split and bandwidth_hz; "classes.CLASS.
+    {train,validation}.packages" maps package -> counts; "validation_packages" maps class ->
+    packages. Other shapes are accepted leniently: package lists as names or dicts with
+    "package"/"name"; bandwidths under any key containing "bandwidth" (Hz, or kHz if below
+    100) in a dict that also has "path"/"file".
+    """
+    path = os.path.join(corpus_root, "manifest.json")
+    out = {"files": [], "split": {}, "bandwidth": {}}
+    if not os.path.exists(path):
+        return out
+    with open(path) as f:
+        m = json.load(f)
+    if not isinstance(m, dict):
+        return out
+
+    def names(v):
+        if isinstance(v, dict):
+            if isinstance(v.get("packages"), (dict, list)):
+                return names(v["packages"])
+            return [str(k) for k in v]
+        res = []
+        for e in v or []:
+            if isinstance(e, str):
+                res.append(e)
+            elif isinstance(e, dict):
+                for key in ("package", "name", "pkg"):
+                    if key in e:
+                        res.append(str(e[key]))
+                        break
+        return res
+
+    for holder in (m.get("classes"), m.get("pools"), m.get("splits"), m):
+        if not isinstance(holder, dict):
+            continue
+        for cls in ("speech", "music", "sfx"):
+            entry = holder.get(cls)
+            if not isinstance(entry, dict) or cls in out["split"]:
+                continue
+            sp = {}
+            for key, canon in (("train", "train"), ("validation", "validation"),
+                               ("val", "validation"), ("valid", "validation")):
+                if key in entry and canon not in sp:
+                    sp[canon] = names(entry[key])
+            if sp:
+                out["split"][cls] = sp
+    vp = m.get("validation_packages")
+    if isinstance(vp, dict):
+        for cls, pk in vp.items():
+            out["split"].setdefault(cls, {}).setdefault("validation", names(pk))
+
+    def walk(o):
+        if isinstance(o, dict):
+            p = next((o[k] for k in ("path", "file", "relpath", "filename") if k in o
+                      and isinstance(o[k], str)), None)
+            bkey = next((k for k in o if isinstance(k, str) and "bandwidth" in k.lower()), None)
+            if p is not None and bkey is not None and _norm_bw(o[bkey]) is not None:
+                out["bandwidth"][p] = _norm_bw(o[bkey])
+            for v in o.values():
+                walk(v)
+        elif isinstance(o, list):
+            for v in o:
+                walk(v)
+
+    walk(m.get("files", m))
+    for f in m.get("files") or []:
+        if (isinstance(f, dict) and isinstance(f.get("path"), str) and f.get("class")
+                and f.get("split") in ("train", "validation") and not f.get("missing")):
+            out["files"].append({"class": f["class"], "split": f["split"], "path": f["path"],
+                                 "bandwidth_hz": _norm_bw(f.get("bandwidth_hz"))})
+    return out
+
+
+def _bandwidth_lookup(table, corpus_root, path):
+    if not table:
+        return None
+    rel = os.path.relpath(path, corpus_root)
+    parts = rel.split(os.sep)
+    for cand in (rel, path, "/".join(parts[1:]), "/".join(parts[-2:]), parts[-1]):
+        if cand in table:
+            return table[cand]
+    return None
+
+
+def packages_for(corpus_root, cls, split, manifest=None):
+    """Package folders of class `cls` for split "train" or "validation".
+
+    From the manifest's lists when it has them; otherwise a fixed split by a hash of the
+    package name (about one package in seven held out), with a warning."""
+    cls_dir = os.path.join(corpus_root, cls)
+    present = sorted(d for d in os.listdir(cls_dir)
+                     if os.path.isdir(os.path.join(cls_dir, d))) if os.path.isdir(cls_dir) else []
+    manifest = manifest if manifest is not None else load_manifest(corpus_root)
+    lists = manifest["split"].get(cls)
+    if lists and split in lists:
+        want = lists[split]
+        missing = [p for p in want if p not in present]
+        if missing:
+            print("dnr_mix: %s/%s: packages in the manifest but not on disk: %s"
+                  % (cls, split, ", ".join(missing)), file=sys.stderr)
+        return [p for p in want if p in present]
+    held = [p for p in present if zlib.crc32(p.encode()) % 7 == 0]
+    if len(present) >= 2 and not held:
+        held = present[-1:]
+    if len(present) >= 2 and len(held) == len(present):
+        held = held[:1]
+    print("dnr_mix: no %s split lists for %s in the manifest; holding out %s by name hash"
+          % (split, cls, ",".join(held) or "nothing"), file=sys.stderr)
+    return held if split == "validation" else [p for p in present if p not in held]
+
+
+def pool_files(corpus_root, cls, packages):
+    files = []
+    for pkg in packages:
+        for dirpath, dirnames, filenames in os.walk(os.path.join(corpus_root, cls, pkg)):
+            dirnames.sort()
+            files.extend(os.path.join(dirpath, f) for f in sorted(filenames)
+                         if f.lower().endswith(AUDIO_EXTS) and not f.startswith("."))
+    return files
+
+
+def default_cache_dir():
+    return os.environ.get("MRXCL_POOL_CACHE") or os.path.join(
+        os.path.expanduser("~"), ".cache", "mrxcl", "pools")
+
+
+def decode_file(path, sample_rate=SAMPLE_RATE):
+    """Decode any audio file soundfile reads to mono float64 at sample_rate."""
+    import soundfile
+
+    x, rate = soundfile.read(path, dtype="float64", always_2d=True)
+    x = x.mean(axis=1)
+    if rate != sample_rate:
+        x = resample(x, rate, sample_rate)
+    return x
+
+
+def _decode_for_cache(item):
+    """Worker of Pool._build: (path, (int16 samples, LUFS, bandwidth) or None, why)."""
+    path, sample_rate, bw = item
+    try:
+        x = decode_file(path, sample_rate)
+    except Exception as e:  # soundfile raises several kinds
+        return path, None, "decode error: %s" % e
+    if len(x) < 0.05 * sample_rate:
+        return path, None, "shorter than 50 ms"
+    lufs = loudness(x, sample_rate)
+    if not np.isfinite(lufs):
+        return path, None, "silent"
+    if bw is None:
+        bw = estimate_bandwidth(x, sample_rate)
+    q = np.clip(np.round(x * 32768.0), -32768, 32767).astype("<i2")
+    return path, (q, lufs, bw), None
+
+
+class Pool:
+    """The decoded audio of one class and split: a read-only int16 memmap.
+
+    Attributes: name, paths, offsets, lengths (samples), bandwidth (Hz per file), loudness
+    (LUFS per whole file), audio (the memmap), sample_rate. Files that are silent or shorter
+    than 50 ms are left out when the cache is built.
+    """
+
+    def __init__(self, name, files, corpus_root=DEFAULT_CORPUS, cache_dir=None,
+                 sample_rate=SAMPLE_RATE, bandwidths=None, verbose=True, jobs=None):
+        self.name = name
+        self.sample_rate = sample_rate
+        cache_dir = cache_dir or default_cache_dir()
+        os.makedirs(cache_dir, exist_ok=True)
+        stamp = [[os.path.relpath(p, corpus_root), os.path.getsize(p),
+                  os.stat(p).st_mtime_ns] for p in files]
+        key = hashlib.sha1(json.dumps([CACHE_VERSION, sample_rate, os.path.abspath(corpus_root),
+                                       stamp]).encode()).hexdigest()[:16]
+        base = os.path.join(cache_dir, "%s-%s" % (name.replace("/", "-"), key))
+        if not os.path.exists(base + ".json"):
+            self._build(base, files, corpus_root, bandwidths or {}, verbose, jobs)
+        with open(base + ".json") as f:
+            index = json.load(f)
+        self.paths = [e["path"] for e in index["files"]]
+        self.offsets = np.array([e["offset"] for e in index["files"]], dtype=np.int64)
+        self.lengths = np.array([e["length"] for e in index["files"]], dtype=np.int64)
+        self.bandwidth = np.array([e["bandwidth"] for e in index["files"]], dtype=np.float64)
+        self.loudness = np.array([e["lufs"] for e in index["files"]], dtype=np.float64)
+        self.packages = {}
+        for k, p in enumerate(self.paths):
+            parts = p.replace(os.sep, "/").split("/")
+            self.packages.setdefault(parts[1] if len(parts) > 2 else "", []).append(k)
+        self.packages = {k: np.array(v, dtype=np.int64) for k, v in self.packages.items()}
+        self._package_of = {int(k): pk for pk, v in self.packages.items() for k in v}
+        total = int(index["total"])
+        self.audio = (np.memmap(base + ".pcm", dtype="<i2", mode="r", shape=(total,))
+                      if total else np.zeros(0, dtype="<i2"))
+
+    def _build(self, base, files, corpus_root, bw_table, verbose, jobs):
+        items = [(p, self.sample_rate, _bandwidth_lookup(bw_table, corpus_root, p))
+                 for p in files]
+        jobs = max(1, min(jobs or os.cpu_count() or 1, len(items) or 1))
+        entries = []
+        offset = 0
+        skipped = {}
+        tmp = base + ".pcm.tmp%d" % os.getpid()
+        t0 = time.time()
+        pool = None
+        if jobs > 1:
+            import multiprocessing
+
+            pool = multiprocessing.get_context("fork").Pool(jobs)
+            results = pool.imap(_decode_for_cache, items, chunksize=4)
+        else:
+            results = map(_decode_for_cache, items)
+        try:
+            with open(tmp, "wb") as out:
+                for i, (p, got, why) in enumerate(results):
+                    if got is None:
+                        skipped[why] = skipped.get(why, 0) + 1
+                        if why.startswith("decode"):
+                            print("dnr_mix: skipping %s: %s" % (p, why), file=sys.stderr)
+                        continue
+                    q, lufs, bw = got
+                    out.write(q.tobytes())
+                    entries.append({"path": os.path.relpath(p, corpus_root), "offset": offset,
+                                    "length": len(q), "bandwidth": bw, "lufs": lufs})
+                    offset += len(q)
+                    if verbose and (i + 1) % 500 == 0:
+                        print("dnr_mix: %s: decoded %d/%d files (%.0f s)"
+                              % (self.name, i + 1, len(items), time.time() - t0), file=sys.stderr)
+        finally:
+            if pool is not None:
+                pool.close()
+                pool.join()
+        os.replace(tmp, base + ".pcm")
+        with open(base + ".json.tmp", "w") as f:
+            json.dump({"version": CACHE_VERSION, "sample_rate": self.sample_rate,
+                       "total": offset, "skipped": skipped, "files": entries}, f)
+        os.replace(base + ".json.tmp", base + ".json")
+        if verbose:
+            print("dnr_mix: pool %s: %d files, %.2f h, decoded in %.0f s with %d processes%s "
+                  "(cache %s.pcm)" % (self.name, len(entries), offset / self.sample_rate / 3600,
+                                      time.time() - t0, jobs,
+                                      "; skipped %s" % skipped if skipped else "", base),
+                  file=sys.stderr)
+
+    def __len__(self):
+        return len(self.paths)
+
+    def package_files(self, i):
+        """Indices of the files in file i's package (CLASS/PACKAGE/... paths)."""
+        return self.packages[self._package_of[int(i)]]
+
+    def hours(self):
+        return float(self.lengths.sum()) / self.sample_rate / 3600
+
+    def segment(self, i, start, length):
+        """Samples [start, start+length) of file i as float64."""
+        a = self.offsets[i] + start
+        return self.audio[a:a + length].astype(np.float64) * (1.0 / 32768.0)
+
+
+def load_pools(corpus_root=DEFAULT_CORPUS, split="train", cache_dir=None,
+               sample_rate=SAMPLE_RATE, verbose=True, jobs=None):
+    """{class: Pool} for the three classes of one split ("train" or "validation").
+
+    The files are the manifest's file list for that class and split when the manifest has
+    one (files missing on disk are skipped with a count); otherwise every audio file in the
+    split's package folders (packages_for)."""
+    if split not in ("train", "validation"):
+        raise ValueError("split must be train or validation, got %r" % split)
+    manifest = load_manifest(corpus_root)
+    pools = {}
+    for cls in ("speech", "music", "sfx"):
+        listed = [f for f in manifest["files"] if f["class"] == cls and f["split"] == split]
+        if listed:
+            files = [os.path.join(corpus_root, f["path"]) for f in listed]
+            gone = [p for p in files if not os.path.exists(p)]
+            if gone:
+                print("dnr_mix: %s/%s: %d files of the manifest are not on disk (e.g. %s)"
+                      % (cls, split, len(gone), gone[0]), file=sys.stderr)
+            files = [p for p in files if os.path.exists(p)]
+            where = "the manifest's %s/%s files" % (cls, split)
+        else:
+            pk = packages_for(corpus_root, cls, split, manifest)
+            files = pool_files(corpus_root, cls, pk)
+            where = "packages %s" % (", ".join(pk) or "none")
+        pool = Pool("%s-%s" % (cls, split), files, corpus_root, cache_dir, sample_rate,
+                    manifest["bandwidth"], verbose, jobs)
+        if len(pool) == 0:
+            raise RuntimeError("no usable %s audio for split %s under %s (%s)"
+                               % (cls, split, corpus_root, where))
+        pools[cls] = pool
+    return pools
+
+
+# ---------------------------------------------------------------------------------
+# mixing
+
+@dataclasses.dataclass
+class MixConfig:
+    sample_rate: int = SAMPLE_RATE
+    levels: dict = dataclasses.field(default_factory=lambda: {
+        "speech": -17.0, "sfx": -21.0, "music": -24.0, "background": -29.0})
+    layer_range_lu: float = 2.0        # uniform offset per layer and mixture
+    clip_range_lu: float = 1.0         # uniform offset per clip around the layer level
+    mix_lufs: float = -27.0
+    clips_per_minute: dict = dataclasses.field(default_factory=lambda: {
+        "music": 7.0, "speech": 8.0, "sfx": 12.0, "background": 6.0})
+    background: bool = True
+    gap_min_s: float = 1.0
+    gap_scale_s: float = 2.0
+    speech_utterance_s: tuple = (2.0, 12.0)   # None: one file per speech clip (DnR)
+    speech_pause_s: tuple = (0.15, 0.6)
+    sfx_whole_below_s: float = 4.0            # 0: cut every sfx as DnR does
+    fade_in_ms: float = 5.0
+    fade_out_ms: float = 20.0
+    bandlimit: bool = True             # music/sfx clips band-limited like the speech pool
+    bandlimit_prob: float = None       # None: the speech pool's narrowband share
+    narrowband_below_hz: float = 17600.0
+    mix_bandlimit_prob: float = 0.0    # whole mixture (training)
+    gain_db: float = 0.0               # +- random gain on the normalised mixture (training)
+
+    def layers(self):
+        return [l for l in ("music", "speech", "sfx", "background")
+                if l != "background" or self.background]
+
+
+def narrowband_rates(speech_pool, cfg):
+    """Rates of the narrowband speech files (one entry per file)."""
+    rates = []
+    for bw in speech_pool.bandwidth:
+        if bw < cfg.narrowband_below_hz:
+            r = rate_for_bandwidth(bw, cfg.sample_rate)
+            if r is not None:
+                rates.append(r)
+    return rates
+
+
+def _zt_poisson(rng, mean):
+    if mean <= 0:
+        return 0
+    for _ in range(1000):
+        n = int(rng.poisson(mean))
+        if n > 0:
+            return n
+    return 1
+
+
+def _speech_utterance(rng, pool, first, room, cfg):
+    """Parts [(file, file_start, length, offset in the clip)] of one speech clip: the file
+    `first`, then (if cfg.speech_utterance_s) more files of the same package after short
+    pauses until a length drawn from that range is reached, as long as it fits in `room`."""
+    sr = cfg.sample_rate
+    parts = [(first, 0, int(pool.lengths[first]), 0)]
+    total = parts[0][2]
+    if not cfg.speech_utterance_s:
+        return parts, total
+    lo, hi = cfg.speech_utterance_s
+    want = int(rng.uniform(lo, hi) * sr)
+    same = pool.package_files(first)
+    for _ in range(64):
+        if total >= want:
+            break
+        j = int(same[int(rng.integers(len(same)))])
+        pause = int(rng.uniform(*cfg.speech_pause_s) * sr)
+        n = int(pool.lengths[j])
+        if total + pause + n > min(room, want + n // 2):
+            break
+        parts.append((j, 0, n, total + pause))
+        total += pause + n
+    return parts, total
+
+
+def plan_mixture(rng, pools, cfg, seconds, nb_rates=None):
+    """Draw the clips of one mixture: a list of event dicts (no audio is touched).
+
+    Each event: layer, stem, cls (pool), parts [(file, file_start, length, offset in the
+    clip)], start (samples in the mixture), length (samples), lufs (its target level),
+    low_rate (band-limit rate or None), fade_in, fade_out (bools: a file was cut there).
+
+    Two departures from DnR's rules, because our pools hold short files (speech and sfx
+    files have a median of 1.5 s, where DnR's LibriSpeech utterances average about 12 s and
+    its FSD50K clips several seconds): a speech clip strings files of one package together
+    with short pauses into an utterance of cfg.speech_utterance_s seconds, so speech covers
+    about as much of a mixture as in DnR; and an sfx file no longer than
+    cfg.sfx_whole_below_s is used whole instead of cut to about half its length.
+    """
+    sr = cfg.sample_rate
+    total = int(round(seconds * sr))
+    if nb_rates is None:
+        nb_rates = narrowband_rates(pools["speech"], cfg)
+    p_band = cfg.bandlimit_prob
+    if p_band is None:
+        p_band = len(nb_rates) / max(1, len(pools["speech"]))
+    if not cfg.bandlimit or not nb_rates:
+        p_band = 0.0
+    events = []
+    for layer in cfg.layers():
+        stem, cls = LAYERS[layer]
+        pool = pools[cls]
+        level = cfg.levels[layer] + rng.uniform(-cfg.layer_range_lu, cfg.layer_range_lu)
+        n = _zt_poisson(rng, cfg.clips_per_minute[layer] * seconds / 60.0)
+        cursor = 0
+        for _ in range(n):
+            i = int(rng.integers(len(pool)))
+            flen = int(pool.lengths[i])
+            room = total - cursor
+            whole = cls == "sfx" and flen <= cfg.sfx_whole_below_s * sr
+            if layer == "speech" or whole:
+                if room <= flen:  # an utterance (a short effect) must fit whole
+                    continue
+            elif room <= 0.3 * flen or room < 0.1 * sr:
+                continue
+            gap = cfg.gap_min_s + cfg.gap_scale_s * abs(rng.standard_normal())
+            start = cursor + int(gap * sr)
+            if layer == "speech":
+                parts, length = _speech_utterance(rng, pool, i, total - cursor, cfg)
+                start = max(cursor, min(start, total - length))
+            elif whole:
+                start = max(cursor, min(start, total - flen))
+                parts, length = [(i, 0, flen, 0)], flen
+            else:
+                start = max(cursor, min(start, total - 2 * sr))
+                max_len = min(flen, total - start)
+                length = int(np.clip(rng.normal(max_len / 2.0, max_len / 10.0),
+                                     min(0.1 * sr, max_len), max_len))
+                off = int(rng.integers(0, flen - length + 1)) if cls == "music" else 0
+                parts = [(i, off, length, 0)]
+            low_rate = None
+            if layer != "speech" and p_band > 0 and rng.random() < p_band:
+                low_rate = int(nb_rates[int(rng.integers(len(nb_rates)))])
+            f0, off0, n0, _ = parts[0]
+            events.append({
+                "layer": layer, "stem": stem, "cls": cls,
+                "parts": [tuple(int(v) for v in p) for p in parts],
+                "paths": [pool.paths[p[0]] for p in parts], "start": int(start),
+                "length": int(length),
+                "lufs": float(level + rng.uniform(-cfg.clip_range_lu, cfg.clip_range_lu)),
+                "low_rate": low_rate,
+                "fade_in": len(parts) == 1 and off0 > 0,
+                "fade_out": len(parts) == 1 and off0 + n0 < int(pool.lengths[f0])})
+            cursor = start + length
+    return events
+
+
+def _clip_audio(pools, ev, cfg):
+    """The event's audio at its target loudness (float64), or None if silent."""
+    sr = cfg.sample_rate
+    pool = pools[ev["cls"]]
+    if len(ev["parts"]) == 1:
+        f, off, n, _ = ev["parts"][0]
+        x = pool.segment(f, off, n)
+    else:
+        x = np.zeros(ev["length"])
+        for f, off, n, at in ev["parts"]:
+            x[at:at + n] = pool.segment(f, off, n)
+    if ev["low_rate"]:
+        x = band_limit(x, sr, ev["low_rate"])
+    for flag, ms, sl in (("fade_in", cfg.fade_in_ms, slice(None)),
+                         ("fade_out", cfg.fade_out_ms, slice(None, None, -1))):
+        if ev[flag]:
+            k = min(len(x), int(ms * 1e-3 * sr))
+            if k > 0:
+                ramp = (0.5 - 0.5 * np.cos(np.pi * (np.arange(k) + 0.5) / k))
+                x[sl][:k] *= ramp
+    lufs = loudness(x, sr)
+    if not np.isfinite(lufs):
+        return None
+    return x * 10.0 ** ((ev["lufs"] - lufs) / 20.0)
+
+
+def render(pools, events, cfg, start, length):
+    """Stems [len(SOURCES), length] (float64) of the window [start, start+length) of a plan.
+
+    Every clip that overlaps the window is normalised on its whole segment, so a crop has
+    the levels the full mixture has there. Also returns the events that were rendered.
+    """
+    stems = np.zeros((len(SOURCES), length))
+    used = []
+    for ev in events:
+        a, b = ev["start"], ev["start"] + ev["length"]
+        if b <= start or a >= start + length:
+            continue
+        x = _clip_audio(pools, ev, cfg)
+        if x is None:
+            continue
+        lo, hi = max(a, start), min(b, start + length)
+        stems[SOURCES.index(ev["stem"]), lo - start:hi - start] += x[lo - a:hi - a]
+        used.append(ev)
+    return stems, used
+
+
+def finish_mixture(stems, cfg, rng=None):
+    """Normalise the mixture to cfg.mix_lufs (+- cfg.gain_db at random), the same gain on
+    every stem; optional whole-mixture band-limit. Returns (mix float32 [L], stems float32
+    [S, L], info dict) with mix == the float32 sum of the float32 stems; None if silent."""
+    sr = cfg.sample_rate
+    info = {}
+    if rng is not None and cfg.mix_bandlimit_prob > 0 and rng.random() < cfg.mix_bandlimit_prob:
+        r = LOW_RATES[int(rng.integers(len(LOW_RATES) - 1))]
+        stems = np.stack([band_limit(s, sr, r) for s in stems])
+        info["mix_low_rate"] = r
+    mix = stems.sum(axis=0)
+    lufs = loudness(mix, sr)
+    if not np.isfinite(lufs):
+        return None
+    target = cfg.mix_lufs
+    if rng is not None and cfg.gain_db > 0:
+        target += rng.uniform(-cfg.gain_db, cfg.gain_db)
+    g = 10.0 ** ((target - lufs) / 20.0)
+    stems32 = (stems * g).astype(np.float32)
+    mix32 = stems32.astype(np.float64).sum(axis=0).astype(np.float32)
+    info.update({"premaster_mix_lufs": lufs, "mix_lufs_target": target, "master_gain_db":
+                 20 * math.log10(g)})
+    return mix32, stems32, info
+
+
+class MixSampler:
+    """Training mixtures drawn on the fly from the train pools.
+
+    example(index) is a pure function of (seed, index): a 60 s DnR timeline is planned with
+    numpy's generator seeded by [seed, index], a crop of crop_seconds is taken at a random
+    position (clips overlapping it are normalised on their whole segments), and the crop is
+    normalised to -27 LUFS with a random gain of +-cfg.gain_db. So a resumed run draws the
+    same data as an uninterrupted one, and data-loader workers need no shared state.
+    batch(step, batch_size) holds examples step*batch_size .. +batch_size-1.
+    """
+
+    def __init__(self, corpus_root=DEFAULT_CORPUS, split="train", seed=0, crop_seconds=6.0,
+                 cache_dir=None, config=None, pools=None, timeline_seconds=60.0, verbose=True,
+                 jobs=None):
+        self.cfg = config or MixConfig(mix_bandlimit_prob=0.1, gain_db=6.0)
+        self.seed = int(seed)
+        self.crop = int(round(crop_seconds * self.cfg.sample_rate))
+        self.timeline_seconds = max(float(timeline_seconds), crop_seconds)
+        self.pools = pools or load_pools(corpus_root, split, cache_dir, self.cfg.sample_rate,
+                                         verbose, jobs)
+        self.nb_rates = narrowband_rates(self.pools["speech"], self.cfg)
+
+    def example(self, index):
+        """(mix float32 [L], stems float32 [3, L] in SOURCES order)."""
+        rng = np.random.default_rng([self.seed, int(index)])
+        sr = self.cfg.sample_rate
+        total = int(round(self.timeline_seconds * sr))
+        for _ in range(20):
+            events = plan_mixture(rng, self.pools, self.cfg, self.timeline_seconds, self.nb_rates)
+            for _ in range(4):
+                start = int(rng.integers(0, total - self.crop + 1))
+                stems, used = render(self.pools, events, self.cfg, start, self.crop)
+                if not used:
+                    continue
+                out = finish_mixture(stems, self.cfg, rng)
+                if out is not None:
+                    return out[0], out[1]
+        raise RuntimeError("could not draw a non-silent mixture (pools too small or silent?)")
+
+    def batch(self, step, batch_size):
+        """(mix [B, L], stems [B, 3, L]) float32 numpy."""
+        ex = [self.example(step * batch_size + i) for i in range(batch_size)]
+        return np.stack([e[0] for e in ex]), np.stack([e[1] for e in ex])
+
+
+def make_mixture(pools, cfg, seconds, rng):
+    """One full mixture (validation): (mix, stems, meta) or None if silent."""
+    events = plan_mixture(rng, pools, cfg, seconds)
+    total = int(round(seconds * cfg.sample_rate))
+    stems, used = render(pools, events, cfg, 0, total)
+    pre = {s: loudness(stems[k], cfg.sample_rate) for k, s in enumerate(SOURCES)}
+    out = finish_mixture(stems, cfg, None)
+    if out is None:
+        return None
+    mix, stems32, info = out
+    post = {s: loudness(stems32[k], cfg.sample_rate) for k, s in enumerate(SOURCES)}
+    meta = dict(info)
+    meta.update({
+        "seconds": seconds, "sample_rate": cfg.sample_rate,
+        "mix_lufs": loudness(mix, cfg.sample_rate),
+        "stem_lufs_premaster": pre, "stem_lufs": post,
+        "events": [{"layer": ev["layer"], "stem": ev["stem"], "start": ev["start"],
+                    "length": ev["length"], "lufs": ev["lufs"], "low_rate": ev["low_rate"],
+                    "files": [[p, part[1], part[2], part[3]] for p, part in
+                              zip(ev["paths"], ev["parts"])]} for ev in used]})
+    return mix, stems32, meta
+
+
+def make_validation_set(out_dir, n, seed, corpus_root=DEFAULT_CORPUS, seconds=60.0,
+                        cache_dir=None, config=None, pools=None, verbose=True, jobs=None):
+    """Write n fixed validation mixtures from the validation pools, DnR layout:
+    out_dir/NNNN/{mix,music,speech,sfx}.wav (float32 WAV) and meta.json (clips, levels).
+    Track i depends only on (seed, i). Returns the track folders."""
+    cfg = config or MixConfig()
+    pools = pools or load_pools(corpus_root, "validation", cache_dir, cfg.sample_rate, verbose,
+                                jobs)
+    os.makedirs(out_dir, exist_ok=True)
+    tracks = []
+    for i in range(n):
+        rng = np.random.default_rng([int(seed), i, 0x5EED])
+        out = None
+        while out is None:
+            out = make_mixture(pools, cfg, seconds, rng)
+        mix, stems, meta = out
+        meta.update({"seed": int(seed), "index": i})
+        d = os.path.join(out_dir, "%04d" % i)
+        os.makedirs(d, exist_ok=True)
+        write_wav(os.path.join(d, "mix.wav"), mix, cfg.sample_rate)
+        for k, s in enumerate(SOURCES):
+            write_wav(os.path.join(d, s + ".wav"), stems[k], cfg.sample_rate)
+        with open(os.path.join(d, "meta.json"), "w") as f:
+            json.dump(meta, f, indent=1)
+        tracks.append(d)
+        if verbose:
+            print("dnr_mix: %s: mix %.2f LUFS; stems before the master gain: %s"
+                  % (d, meta["mix_lufs"], ", ".join("%s %.1f" % (s, v) for s, v in
+                                                     meta["stem_lufs_premaster"].items())),
+                  file=sys.stderr)
+    return tracks
+
+
+# ---------------------------------------------------------------------------------
+# synthetic pool (tests)
+
+def make_synthetic_pool(root, seed=0, sample_rate=SAMPLE_RATE):
+    """A tiny corpus in the real layout: espeak-ng speech (22.05 kHz, some through 8 kHz),
+    chords and arpeggios for music, noise bursts, clicks and sweeps for sfx; two packages
+    per class for train and one for validation, with a manifest.json in the schema of
+    tools/corpus/build_corpus.py (the parts dnr_mix reads)."""
+    import shutil
+    import subprocess
+    import tempfile
+    import soundfile
+
+    rng = np.random.default_rng(seed)
+    sr = sample_rate
+    manifest = {"classes": {}, "validation_packages": {}, "files": []}
+    espeak = shutil.which("espeak-ng")
+    sentences = [
+        "The quick brown fox jumps over the lazy dog.", "Where did you put the keys?",
+        "We have to leave before the storm arrives.", "Nobody expected the answer to be so simple.",
+        "Turn left at the old church, then keep going.", "I told you this would happen.",
+        "Can you hear the music from the other room?", "The train to the city leaves at nine.",
+        "Please stay calm and wait for instructions.", "That is not what I meant at all.",
+        "Seven hundred soldiers crossed the river.", "Listen carefully, I will say this once.",
+    ]
+    voices = ["en", "en-us", "fr", "de", "es", "it", "nl", "ru"]
+
+    def save(cls, pkg, name, x, ext):
+        d = os.path.join(root, cls, pkg)
+        os.makedirs(d, exist_ok=True)
+        p = os.path.join(d, name + ext)
+        x = np.clip(x, -1, 1)
+        fmt, subtype = ("OGG", "VORBIS") if ext == ".ogg" else ("FLAC", "PCM_16")
+        # Written in blocks: libsndfile 1.2's Vorbis encoder crashes on one long write.
+        with soundfile.SoundFile(p, "w", sr, 1, subtype, format=fmt) as f:
+            for a in range(0, len(x), 16384):
+                f.write(x[a:a + 16384])
+        return p
+
+    def speech_clip(text, voice, speed, pitch, narrow):
+        if espeak:
+            with tempfile.TemporaryDirectory() as td:
+                w = os.path.join(td, "s.wav")
+                subprocess.run([espeak, "-v", voice, "-s", str(speed), "-p", str(pitch),
+                                "-w", w, text], check=True, capture_output=True)
+                a, r = read_wav(w)
+            x = resample(a[0], r, sr)
+        else:  # vowel-like formant buzz
+            t = np.arange(int(sr * (1.0 + len(text) / 20.0))) / sr
+            f0 = 110 + 40 * np.sin(2 * np.pi * 3 * t)
+            x = np.sign(np.sin(2 * np.pi * np.cumsum(f0) / sr)) * (0.5 + 0.5 * np.sin(
+                2 * np.pi * 4 * t))
+        if narrow:
+            x = band_limit(x, sr, 8000)
+        return 0.3 * x / (np.abs(x).max() + 1e-9)
+
+    def music_clip(seconds):
+        t = np.arange(int(sr * seconds)) / sr
+        x = np.zeros_like(t)
+        beat = rng.uniform(0.25, 0.6)
+        root_note = rng.integers(40, 60)
+        for k in range(int(seconds / beat)):
+            chord = root_note + np.array([0, 4, 7, 12]) + rng.choice([0, 5, 7, -3])
+            a = int(k * beat * sr)
+            b = min(len(t), a + int(beat * 1.5 * sr))
+            tt = t[a:b] - t[a]
+            env = np.exp(-tt * rng.uniform(1.5, 5))
+            for note in chord:
+                f = 440.0 * 2 ** ((note - 69) / 12.0)
+                for h in (1, 2, 3):
+                    x[a:b] += env * np.sin(2 * np.pi * f * h * tt) / (h * len(chord))
+        return 0.3 * x / (np.abs(x).max() + 1e-9)
+
+    def sfx_clip():
+        kind = rng.integers(4)
+        n = int(sr * rng.uniform(0.3, 3.0))
+        t = np.arange(n) / sr
+        if kind == 0:  # noise burst, band-passed by a random one-pole pair
+            x = rng.standard_normal(n) * np.exp(-t * rng.uniform(1, 8))
+            x = np.cumsum(x) * 0.02 if rng.random() < 0.5 else x
+        elif kind == 1:  # click train
+            x = np.zeros(n)
+            x[rng.integers(0, n, size=rng.integers(3, 30))] = rng.uniform(0.3, 1.0)
+            x = np.convolve(x, np.exp(-np.arange(200) / 30.0), mode="same")
+        elif kind == 2:  # sweep
+            f = np.linspace(rng.uniform(200, 2000), rng.uniform(2000, 12000), n)
+            x = np.sin(2 * np.pi * np.cumsum(f) / sr) * np.hanning(n)
+        else:  # rumble with crackle
+            x = np.cumsum(rng.standard_normal(n)) * 0.01
+            x -= np.convolve(x, np.ones(400) / 400, mode="same")
+            x += (rng.random(n) < 0.002) * rng.standard_normal(n)
+        return 0.5 * x / (np.abs(x).max() + 1e-9)
+
+    splits = {"train": ["pkg-a", "pkg-b"], "validation": ["pkg-v"]}
+    for cls in ("speech", "music", "sfx"):
+        manifest["classes"][cls] = {k: {"packages": {"%s-%s" % (cls, p): {} for p in v}}
+                                    for k, v in splits.items()}
+        manifest["validation_packages"][cls] = ["%s-pkg-v" % cls]
+
+    def record(p, cls, pkg, split, bw, x):
+        manifest["files"].append({"path": os.path.relpath(p, root), "class": cls,
+                                  "package": "%s-%s" % (cls, pkg), "split": split,
+                                  "duration": len(x) / sr, "bandwidth_hz": bw})
+    for split, pkgs in splits.items():
+        for pkg in pkgs:
+            n_sp = 24 if split == "train" else 10
+            for j in range(n_sp):
+                narrow = rng.random() < 0.4
+                x = speech_clip(sentences[rng.integers(len(sentences))],
+                                voices[rng.integers(len(voices))], int(rng.integers(130, 200)),
+                                int(rng.integers(20, 80)), narrow)
+                p = save("speech", "speech-" + pkg, "line%02d" % j, x, ".ogg" if j % 2 else ".flac")
+                record(p, "speech", pkg, split, 4000.0 if narrow else 11025.0, x)
+            for j in range(4 if split == "train" else 2):
+                x = music_clip(rng.uniform(20, 50))
+                p = save("music", "music-" + pkg, "track%02d" % j, x, ".ogg")
+                record(p, "music", pkg, split, 20000.0, x)
+            for j in range(30 if split == "train" else 12):
+                x = sfx_clip()
+                p = save("sfx", "sfx-" + pkg, "fx%02d" % j, x, ".flac")
+                record(p, "sfx", pkg, split, 20000.0, x)
+    with open(os.path.join(root, "manifest.json"), "w") as f:
+        json.dump(manifest, f, indent=1)
+    return root
+
+
+# ---------------------------------------------------------------------------------
+# command line
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="DnR-style mixtures from the corpus pools.")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+
+    def common(p):
+        p.add_argument("--corpus", default=DEFAULT_CORPUS)
+        p.add_argument("--cache", default=None, help="decode cache folder (default %s)"
+                       % default_cache_dir())
+        p.add_argument("--jobs", type=int, default=None,
+                       help="decoding processes when the cache is built (default: all cores)")
+        p.add_argument("--no-background", action="store_true",
+                       help="leave out DnR's background layer (sfx pool at -29 LUFS)")
+
+    p = sub.add_parser("validation", help="write fixed validation mixtures (DnR layout)")
+    p.add_argument("out")
+    p.add_argument("--n", type=int, default=40)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--seconds", type=float, default=60.0)
+    common(p)
+    p = sub.add_parser("samples", help="write a few training draws (mix + stems) to listen to")
+    p.add_argument("out")
+    p.add_argument("--n", type=int, default=4)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seconds", type=float, default=6.0)
+    common(p)
+    p = sub.add_parser("stats", help="pool sizes and the speech pool's narrowband share")
+    common(p)
+    p = sub.add_parser("synth-pool", help="write a small synthetic corpus (tests)")
+    p.add_argument("out")
+    p.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+
+    if args.cmd == "synth-pool":
+        make_synthetic_pool(args.out, args.seed)
+        print("wrote a synthetic corpus to %s" % args.out)
+        return 0
+    cfg = MixConfig(background=not args.no_background)
+    if args.cmd == "validation":
+        tracks = make_validation_set(args.out, args.n, args.seed, args.corpus, args.seconds,
+                                     args.cache, cfg, jobs=args.jobs)
+        print("wrote %d validation mixtures to %s" % (len(tracks), args.out))
+    elif args.cmd == "samples":
+        cfg.mix_bandlimit_prob, cfg.gain_db = 0.1, 6.0
+        sampler = MixSampler(args.corpus, "train", args.seed, args.seconds, args.cache, cfg,
+                             jobs=args.jobs)
+        os.makedirs(args.out, exist_ok=True)
+        for i in range(args.n):
+            mix, stems = sampler.example(i)
+            d = os.path.join(args.out, "%04d" % i)
+            os.makedirs(d, exist_ok=True)
+            write_wav(os.path.join(d, "mix.wav"), mix, cfg.sample_rate)
+            for k, s in enumerate(SOURCES):
+                write_wav(os.path.join(d, s + ".wav"), stems[k], cfg.sample_rate)
+        print("wrote %d training draws to %s" % (args.n, args.out))
+    elif args.cmd == "stats":
+        for split in ("train", "validation"):
+            pools = load_pools(args.corpus, split, args.cache, cfg.sample_rate, jobs=args.jobs)
+            for cls, pool in pools.items():
+                line = "%-10s %-6s %6d files %7.2f h" % (split, cls, len(pool), pool.hours())
+                if cls == "speech":
+                    nb = narrowband_rates(pool, cfg)
+                    rates = {r: nb.count(r) for r in sorted(set(nb))}
+                    line += "  narrowband %.0f%% %s" % (100.0 * len(nb) / max(1, len(pool)),
+                                                        rates)
+                print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,322 @@
+#!/usr/bin/python3
+"""Score MRX separations of a folder laid out like Divide and Remaster (DnR).
+
+    eval.py DIR --mrxcl build/mrxcl -m MODEL [--device D] [--limit N] [--json OUT]
+    eval.py DIR --reference -m MODEL [--device cpu|cuda] [--limit N] [--json OUT]
+    eval.py --selftest
+
+DIR holds track folders (at any depth; DnR's tr/cv/tt or one of them) each with mix.wav and
+the references music.wav, speech.wav, sfx.wav. For each track the mixture is separated by the
+mrxcl binary (`mrxcl separate DIR/track/mix.wav -o TMP -m MODEL`, stems named after the
+model's sources as `mrxcl info` prints them) or, with --reference, by the PyTorch reference
+module (mrx_io.load_model, float32, the whole track as one sequence, as the binary runs it;
+both are the bare network: no loudness normalisation, no mixture consistency). Each stem is
+scored with SI-SDR against its reference, next to the mixture used as the estimate; the
+improvement is the difference. Printed: mean and median per stem; --json writes every
+track's numbers too. Stems whose reference is silent have no SI-SDR and are left out of the
+statistics (the count says how many were scored).
+
+WAV files are read with dnr_mix.read_wav (numpy only).
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dnr_mix import read_wav  # noqa: E402
+
+REFERENCE_NAMES = ("music", "speech", "sfx")
+
+
+def si_sdr(estimate, reference):
+    """Scale-invariant signal-to-distortion ratio in dB (Le Roux et al., 2019).
+
+    estimate, reference: arrays of the same shape, [samples] or [channels, samples]. Each
+    channel of each signal is mean-centred (its mean over samples subtracted); the channels
+    are then taken together as one vector, so a track gets one value over all its channels:
+        e = estimate - mean(estimate),  s = reference - mean(reference)
+        alpha  = <e, s> / <s, s>
+        target = alpha * s
+        SI-SDR = 10 * log10( ||target||^2 / ||e - target||^2 )
+    Computed in float64. NaN when the reference is silent (<s, s> = 0); +inf when the
+    estimate is an exact scaled copy of the reference.
+    """
+    e = np.asarray(estimate, dtype=np.float64)
+    s = np.asarray(reference, dtype=np.float64)
+    if e.shape != s.shape:
+        raise ValueError("estimate %s and reference %s differ in shape" % (e.shape, s.shape))
+    e = (e - e.mean(axis=-1, keepdims=True)).ravel()
+    s = (s - s.mean(axis=-1, keepdims=True)).ravel()
+    ss = float(np.dot(s, s))
+    if ss == 0.0:
+        return float("nan")
+    target = (float(np.dot(e, s)) / ss) * s
+    noise = e - target
+    nn_ = float(np.dot(noise, noise))
+    tt = float(np.dot(target, target))
+    if nn_ == 0.0:
+        return float("inf")
+    if tt == 0.0:
+        return float("-inf")
+    return 10.0 * np.log10(tt / nn_)
+
+
+def selftest():
+    """Check si_sdr against hand-computed values; returns a list of failures."""
+    fails = []
+
+    def check(name, got, want, tol=1e-9):
+        if not (abs(got - want) <= tol or (np.isinf(want) and got == want)
+                or (np.isnan(want) and np.isnan(got))):
+            fails.append("%s: got %r, want %r" % (name, got, want))
+
+    # s = [1,-1,1,-1] (mean 0), e = [1,0,1,-2] (mean 0): <e,s> = 4, <s,s> = 4, alpha = 1,
+    # target = s, noise = e - s = [0,1,0,-1], ||target||^2 = 4, ||noise||^2 = 2:
+    # SI-SDR = 10 log10(4/2) = 3.0103 dB.
+    s = np.array([1.0, -1.0, 1.0, -1.0])
+    e = np.array([1.0, 0.0, 1.0, -2.0])
+    check("hand case", si_sdr(e, s), 10 * np.log10(2.0))
+    check("hand case value", si_sdr(e, s), 3.010299956639812)
+    # Scale invariance: the estimate's scale and both signals' offsets change nothing.
+    check("estimate x 7", si_sdr(7 * e, s), 10 * np.log10(2.0))
+    check("offsets", si_sdr(e + 3.0, s - 0.5), 10 * np.log10(2.0))
+    # s = [1,2,3] -> [-1,0,1]; e = [0,0,2] -> [-2/3,-2/3,4/3]: <e,s> = 2, <s,s> = 2,
+    # alpha = 1, noise = [1/3,-2/3,1/3], ||noise||^2 = 2/3: 10 log10(2 / (2/3)) = 4.7712 dB.
+    check("mean-centred case", si_sdr([0.0, 0.0, 2.0], [1.0, 2.0, 3.0]), 10 * np.log10(3.0))
+    # Two channels count as one vector, each centred on its own: channel 0 as the hand
+    # case, channel 1 exact with an offset: ||target||^2 = 4 + 4, ||noise||^2 = 2.
+    e2 = np.stack([e, s + 5.0])
+    s2 = np.stack([s, s])
+    check("two channels", si_sdr(e2, s2), 10 * np.log10(8.0 / 2.0))
+    check("silent reference", si_sdr(e, np.zeros(4)), float("nan"))
+    check("exact copy", si_sdr(2 * s, s), float("inf"))
+    # Orthogonal estimate: alpha = 0.
+    check("orthogonal", si_sdr(np.array([1.0, 1.0, -1.0, -1.0]), s), float("-inf"))
+    return fails
+
+
+# ---------------------------------------------------------------------------------
+# separation back ends
+
+def find_tracks(root):
+    """Folders under root (root included) holding mix.wav, sorted by relative path."""
+    tracks = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        if "mix.wav" in filenames:
+            tracks.append(dirpath)
+    return sorted(tracks, key=lambda p: os.path.relpath(p, root))
+
+
+def mrxcl_sources(binary, model):
+    """The model's source names, from `mrxcl info MODEL`."""
+    r = subprocess.run([binary, "info", model], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError("%s info %s failed: %s" % (binary, model, r.stderr.strip()))
+    for line in r.stdout.splitlines():
+        if line.startswith("sources:"):
+            return [s.strip() for s in line.split(":", 1)[1].split(",") if s.strip()]
+    raise RuntimeError("%s info %s printed no sources line" % (binary, model))
+
+
+class BinarySeparator:
+    def __init__(self, binary, model, device=None):
+        self.binary, self.model, self.device = binary, model, device
+        self.sources = mrxcl_sources(binary, model)
+        self.tmp = tempfile.mkdtemp(prefix="mrxcl-eval-")
+
+    def __call__(self, mix_path, mix, rate):
+        out = os.path.join(self.tmp, "stems")
+        shutil.rmtree(out, ignore_errors=True)
+        cmd = [self.binary, "separate", mix_path, "-o", out, "-m", self.model, "-q"]
+        if self.device is not None:
+            cmd += ["--device", str(self.device)]
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError("%s failed (exit %d): %s" % (" ".join(cmd), r.returncode,
+                                                            r.stderr.strip()))
+        stems = {}
+        for s in self.sources:
+            x, sr = read_wav(os.path.join(out, s + ".wav"))
+            if sr != rate:
+                raise RuntimeError("mrxcl wrote %s at %d Hz, the mixture is %d Hz" % (s, sr, rate))
+            stems[s] = x
+        return stems
+
+    def close(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class ReferenceSeparator:
+    def __init__(self, model, device=None):
+        import torch
+        import mrx_io
+
+        self.torch = torch
+        self.device = torch.device(device or "cpu")
+        self.net, self.config = mrx_io.load_model(model)
+        self.net = self.net.to(self.device).eval()
+        self.sources = list(self.config["sources"])
+
+    def __call__(self, mix_path, mix, rate):
+        if rate != self.config["sample_rate"]:
+            raise RuntimeError("%s is at %d Hz, the model at %d Hz; --reference does not "
+                               "resample" % (mix_path, rate, self.config["sample_rate"]))
+        torch = self.torch
+        with torch.no_grad():
+            x = torch.from_numpy(np.ascontiguousarray(mix, dtype=np.float32)).to(self.device)
+            y = self.net(x).cpu().numpy()  # [C, S, L]
+        return {s: y[:, k, :] for k, s in enumerate(self.sources)}
+
+    def close(self):
+        pass
+
+
+# ---------------------------------------------------------------------------------
+# scoring
+
+def score_tracks(tracks, root, separate, log=sys.stderr):
+    """Separate and score each track: list of per-track result dicts."""
+    results = []
+    for n, td in enumerate(tracks):
+        mix_path = os.path.join(td, "mix.wav")
+        mix, rate = read_wav(mix_path)
+        t0 = time.time()
+        est = separate(mix_path, mix, rate)
+        dt = time.time() - t0
+        rec = {"track": os.path.relpath(td, root) if td != root else ".",
+               "seconds": mix.shape[1] / rate, "channels": mix.shape[0],
+               "separate_seconds": dt, "stems": {}}
+        for s, e in est.items():
+            ref_path = os.path.join(td, s + ".wav")
+            if not os.path.exists(ref_path):
+                continue  # a source this folder has no reference for
+            ref, ref_rate = read_wav(ref_path)
+            if ref_rate != rate or ref.shape[0] != mix.shape[0]:
+                raise RuntimeError("%s: rate or channels differ from mix.wav" % ref_path)
+            L = min(ref.shape[1], e.shape[1], mix.shape[1])
+            if L != ref.shape[1] or L != e.shape[1]:
+                print("eval: %s: lengths differ (mix %d, %s %d, estimate %d); scoring %d"
+                      % (rec["track"], mix.shape[1], s, ref.shape[1], e.shape[1], L), file=log)
+            est_db = si_sdr(e[:, :L], ref[:, :L])
+            mix_db = si_sdr(mix[:, :L], ref[:, :L])
+            rec["stems"][s] = {"estimate": est_db, "mixture": mix_db,
+                               "improvement": est_db - mix_db}
+        results.append(rec)
+        print("eval: [%d/%d] %s (%.1f s, separated in %.1f s): %s"
+              % (n + 1, len(tracks), rec["track"], rec["seconds"], dt,
+                 "  ".join("%s %.2f (mix %.2f)" % (s, v["estimate"], v["mixture"])
+                           for s, v in rec["stems"].items())), file=log)
+    return results
+
+
+def summarize(results):
+    """{stem: {kind: {"mean", "median", "count"}}} over tracks with a finite value."""
+    stems = []
+    for r in results:
+        for s in r["stems"]:
+            if s not in stems:
+                stems.append(s)
+    order = [s for s in REFERENCE_NAMES if s in stems] + [s for s in stems
+                                                          if s not in REFERENCE_NAMES]
+    out = {}
+    for s in order:
+        out[s] = {}
+        for kind in ("estimate", "mixture", "improvement"):
+            v = np.array([r["stems"][s][kind] for r in results if s in r["stems"]], dtype=float)
+            v = v[np.isfinite(v)]
+            out[s][kind] = {"mean": float(v.mean()) if len(v) else float("nan"),
+                            "median": float(np.median(v)) if len(v) else float("nan"),
+                            "count": int(len(v))}
+    return out
+
+
+def format_table(summary):
+    lines = ["SI-SDR (dB)   estimate           mixture            improvement        tracks",
+             "              mean    median     mean    median     mean    median"]
+    for s, d in summary.items():
+        lines.append("%-12s %7.2f %8.2f   %7.2f %8.2f   %7.2f %8.2f   %5d" % (
+            s, d["estimate"]["mean"], d["estimate"]["median"], d["mixture"]["mean"],
+            d["mixture"]["median"], d["improvement"]["mean"], d["improvement"]["median"],
+            d["estimate"]["count"]))
+    return "\n".join(lines)
+
+
+def _json_safe(o):
+    if isinstance(o, float) and not np.isfinite(o):
+        return None if np.isnan(o) else ("inf" if o > 0 else "-inf")
+    if isinstance(o, dict):
+        return {k: _json_safe(v) for k, v in o.items()}
+    if isinstance(o, list):
+        return [_json_safe(v) for v in o]
+    return o
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="SI-SDR of MRX separations on a DnR-layout folder.")
+    ap.add_argument("dir", nargs="?", help="folder of track folders (mix.wav, music.wav, ...)")
+    ap.add_argument("--mrxcl", help="path of the mrxcl binary")
+    ap.add_argument("-m", "--model", help="model file (.safetensors)")
+    ap.add_argument("--reference", action="store_true",
+                    help="separate with the PyTorch reference instead of the binary")
+    ap.add_argument("--device", default=None,
+                    help="mrxcl: OpenCL device index or name part; --reference: torch device")
+    ap.add_argument("--limit", type=int, default=None, help="score the first N tracks only")
+    ap.add_argument("--json", dest="json_out", default=None, help="write the results here")
+    ap.add_argument("--selftest", action="store_true", help="test si_sdr and exit")
+    args = ap.parse_args(argv)
+
+    if args.selftest:
+        fails = selftest()
+        for f in fails:
+            print("FAIL %s" % f)
+        print("si_sdr selftest: %s" % ("FAILED" if fails else "ok"))
+        return 1 if fails else 0
+    if not args.dir or not args.model or (not args.reference and not args.mrxcl):
+        ap.error("need DIR, -m MODEL and either --mrxcl PATH or --reference")
+    tracks = find_tracks(args.dir)
+    if args.limit is not None:
+        tracks = tracks[:args.limit]
+    if not tracks:
+        print("eval: no track folders with mix.wav under %s" % args.dir, file=sys.stderr)
+        return 1
+    if args.reference:
+        sep = ReferenceSeparator(args.model, args.device)
+        backend = "reference (PyTorch, %s)" % sep.device
+    else:
+        sep = BinarySeparator(args.mrxcl, args.model, args.device)
+        backend = "mrxcl (%s)" % args.mrxcl
+    t0 = time.time()
+    try:
+        results = score_tracks(tracks, args.dir, sep)
+    finally:
+        sep.close()
+    wall = time.time() - t0
+    summary = summarize(results)
+    audio = sum(r["seconds"] for r in results)
+    sep_time = sum(r["separate_seconds"] for r in results)
+    print("%s on %d tracks of %s, model %s" % (backend, len(results), args.dir, args.model))
+    print(format_table(summary))
+    print("audio %.1f s, separation %.1f s (%.2fx real time), total %.1f s"
+          % (audio, sep_time, audio / max(sep_time, 1e-9), wall))
+    if args.json_out:
+        doc = {"dir": os.path.abspath(args.dir), "model": os.path.abspath(args.model),
+               "backend": "reference" if args.reference else "mrxcl",
+               "binary": None if args.reference else os.path.abspath(args.mrxcl),
+               "device": args.device, "audio_seconds": audio, "separate_seconds": sep_time,
+               "summary": summary, "tracks": results}
+        with open(args.json_out, "w") as f:
+            json.dump(_json_safe(doc), f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,527 @@
+#!/usr/bin/python3
+"""Train MRX (the reference module, mrx_ref.MRX) on DnR-style mixtures drawn on the fly.
+
+    train.py --run runs/NAME [--corpus /work/corpus] [--val-dir DIR] [--steps N]
+             [--hidden 256 --layers 3 --windows 1024,2048,4096 --hop 256 --sample-rate 44100]
+             [--batch 8 --crop 6 --lr 1e-3 --clip 5] [--device cuda] [--workers 4]
+    train.py --run runs/NAME --resume [--steps N]        continue from RUN/last.pt
+    train.py ... --time-limit 9                          stop (validated, saved) within 9 min
+    train.py --run runs/NAME --export models/default.safetensors [--f16] [--which best]
+    train.py --flops-only [model flags]                  print the cost of a configuration
+
+Loss: the authors' SNR loss with scale_invariant=False, as their default checkpoint was
+trained ("output levels match the mixture"): per stem
+    SNR = 10 log10( ||s||^2 / (||s - s_hat||^2 + 1e-8) + 1e-8 ),
+loss = -(mean of SNR over the stems and batch items whose reference is not silent). Under the
+authors' formula a silent reference gives a constant -80 dB with no gradient; it is left out
+of the mean instead of adding that constant. --silent-weight W > 0 adds, for silent references,
+W * 10 log10(||s_hat||^2 / ||mix||^2 + 1e-4): a push towards a silent output for an absent
+class, which the authors' loss never gives (default 0: their loss).
+Optimiser: Adam (lr 1e-3 as the authors), gradient norm clipped at 5 (theirs), learning rate
+halved when the validation score has not improved for --patience validations.
+
+Data: dnr_mix.MixSampler (train pools, seeded; example i of the run depends only on
+(--seed, i), so a resumed run sees the data an uninterrupted one would). Validation: the fixed
+mixtures in --val-dir (written there by dnr_mix.make_validation_set from the validation pools
+if the folder has no tracks), scored with SI-SDR (eval.si_sdr) per stem next to the mixture
+as the estimate; the best checkpoint is the one with the highest mean SI-SDR improvement
+over the stems. BatchNorm: train mode while training (batch statistics, running statistics
+updated), eval mode for validation and export (running statistics, what the engine uses).
+
+Checkpoints RUN/last.pt and RUN/best.pt hold the model, optimiser, scheduler, step, RNG
+states, configuration, best score and accumulated training time; RUN/log.jsonl the history.
+"""
+
+import argparse
+import json
+import math
+import os
+import random
+import sys
+import time
+import warnings
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mrx_io  # noqa: E402
+import mrx_ref  # noqa: E402
+
+SNR_EPS = 1e-8
+GFLOP_BUDGET = 2.0     # issue 3: at most 2 GFLOP per mono audio second
+MB_BUDGET = 25.0       # issue 3: at most 25 MB in the binary (F16)
+
+
+# ---------------------------------------------------------------------------------
+# cost of a configuration
+
+def flop_estimate(config):
+    """Forward-pass cost of one mono audio second, in FLOP (multiply-add = 2).
+
+    Per frame (sample_rate/hop frames per second; hidden h, H = h/2, F_r = N_r/2+1 bins,
+    S sources, K LSTM layers):
+      gemm    encoders sum_r 2 F_r h; decoders S sum_r (2 (2h) h + 2 h F_r)
+      lstm    S branches x K layers x 2 directions x (2 (4H) h + 2 (4H) H) (input and
+              recurrent matrix-vector products; every layer's input is h wide)
+      fft     one real FFT per resolution (STFT) and S per resolution (inverse), each
+              2.5 N log2 N (half of a complex FFT's 5 N log2 N)
+      other   elementwise work, roughly: windowing (2N per FFT), magnitudes (3 F_r),
+              BatchNorm/tanh/ReLU (2 per value), LSTM gates (about 10 per unit and direction),
+              masks (2 per bin), overlap-add (2N per inverse FFT)
+    Returns a dict of GFLOP per audio second: gemm, lstm, fft, other, total.
+    """
+    sr, hop = int(config["sample_rate"]), int(config["hop"])
+    h = int(config["hidden"])
+    H = h // 2
+    K = int(config["lstm_layers"])
+    S = len(config["sources"])
+    wins = [int(n) for n in config["window_lengths"]]
+    bins = [n // 2 + 1 for n in wins]
+    fps = sr / hop
+    fft1 = sum(2.5 * n * math.log2(n) for n in wins)
+    gemm = sum(2 * f * h for f in bins) + S * sum(2 * 2 * h * h + 2 * h * f for f in bins)
+    lstm = S * K * 2 * (2 * 4 * H * h + 2 * 4 * H * H)
+    fft = fft1 * (1 + S)
+    other = (sum(2 * n + 3 * f + 2 * f + 2 * h for n, f in zip(wins, bins))   # STFT, encoders
+             + S * K * 2 * 10 * H + 2 * h                                     # LSTM, cross avg
+             + S * sum(2 * h + 2 * f + 2 * f + 4 * n for n, f in zip(wins, bins)))
+    out = {k: v * fps / 1e9 for k, v in (("gemm", gemm), ("lstm", lstm), ("fft", fft),
+                                          ("other", other))}
+    out["total"] = sum(out.values())
+    return out
+
+
+def model_bytes(config, bytes_per_value=2):
+    """Size of the mrxcl model file's tensor data (every stored tensor, BatchNorm running
+    statistics included, num_batches_tracked not) at the given width."""
+    n = sum(int(np.prod(s)) for s in mrx_io.expected_shapes(config).values())
+    return n * bytes_per_value
+
+
+def describe_cost(config):
+    f = flop_estimate(config)
+    params = mrx_io.parameter_count(config)
+    mb = model_bytes(config) / 1e6
+    lines = [
+        "configuration: %s" % mrx_io.describe_config(config),
+        "parameters: %d (%.2f M); model file at F16: %.2f MB (F32 %.2f MB); budget %.0f MB"
+        % (params, params / 1e6, mb, 2 * mb, MB_BUDGET),
+        "forward cost: %.3f GFLOP per mono audio second (GEMM %.3f, LSTM %.3f, FFT %.3f, "
+        "other %.3f); budget %.1f" % (f["total"], f["gemm"], f["lstm"], f["fft"], f["other"],
+                                      GFLOP_BUDGET),
+    ]
+    if f["total"] > GFLOP_BUDGET or mb > MB_BUDGET:
+        lines.append("WARNING: this configuration is over the issue's budget")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------
+# loss and metrics
+
+def snr_terms(estimate, target, mix, silent_weight=0.0):
+    """(loss, per-stem mean SNR over active items [S] (nan where none), active mask [B,S]).
+
+    estimate, target: [B, S, L]; mix: [B, L]. See the module docstring."""
+    t_pow = (target ** 2).sum(-1)
+    err = ((target - estimate) ** 2).sum(-1)
+    snr = 10 * torch.log10(t_pow / (err + SNR_EPS) + SNR_EPS)          # [B, S]
+    active = t_pow > 1e-10
+    n_active = active.sum()
+    loss = -(snr * active).sum() / n_active.clamp(min=1)
+    if silent_weight > 0 and (~active).any():
+        e_pow = (estimate ** 2).sum(-1)
+        m_pow = (mix ** 2).sum(-1, keepdim=True).clamp(min=1e-10)
+        pen = 10 * torch.log10(e_pow / m_pow + 1e-4)
+        loss = loss + silent_weight * (pen * ~active).sum() / (~active).sum()
+    with torch.no_grad():
+        per = torch.where(active, snr, torch.zeros_like(snr)).sum(0) / active.sum(0).clamp(min=1)
+        per = torch.where(active.sum(0) > 0, per, torch.full_like(per, float("nan")))
+    return loss, per, active
+
+
+def load_validation(val_dir, limit=None, seconds=None):
+    """[(name, mix [1, L] float32, refs [S, L] float32)] from a DnR-layout folder."""
+    import dnr_mix
+    from eval import find_tracks
+
+    out = []
+    for td in find_tracks(val_dir)[:limit]:
+        mix, sr = dnr_mix.read_wav(os.path.join(td, "mix.wav"))
+        refs = [dnr_mix.read_wav(os.path.join(td, s + ".wav"))[0][0] for s in dnr_mix.SOURCES]
+        n = mix.shape[1] if seconds is None else min(mix.shape[1], int(seconds * sr))
+        out.append((os.path.relpath(td, val_dir), mix[:1, :n], np.stack(refs)[:, :n]))
+    return out
+
+
+def validate(model, tracks, device, sources):
+    """Mean SI-SDR per stem of the model (eval mode) and of the mixture, over the tracks."""
+    from eval import si_sdr
+
+    was_training = model.training
+    model.eval()
+    est_db = {s: [] for s in sources}
+    mix_db = {s: [] for s in sources}
+    with torch.no_grad():
+        for name, mix, refs in tracks:
+            y = model(torch.from_numpy(mix).to(device))[0].float().cpu().numpy()  # [S, L]
+            for k, s in enumerate(sources):
+                a, b = si_sdr(y[k], refs[k]), si_sdr(mix[0], refs[k])
+                if np.isfinite(a) and np.isfinite(b):
+                    est_db[s].append(a)
+                    mix_db[s].append(b)
+    model.train(was_training)
+    res = {}
+    for s in sources:
+        e, m = np.array(est_db[s]), np.array(mix_db[s])
+        res[s] = {"si_sdr": float(e.mean()) if len(e) else float("nan"),
+                  "mixture": float(m.mean()) if len(m) else float("nan"),
+                  "improvement": float((e - m).mean()) if len(e) else float("nan"),
+                  "tracks": int(len(e))}
+    imps = [r["improvement"] for r in res.values() if np.isfinite(r["improvement"])]
+    res["score"] = float(np.mean(imps)) if imps else float("-inf")
+    return res
+
+
+# ---------------------------------------------------------------------------------
+# data
+
+class SamplerStream(torch.utils.data.IterableDataset):
+    """Batches for steps start, start+1, ...; worker w of W makes the steps = w mod W, and
+    the DataLoader takes from its workers in turn, so the steps arrive in order."""
+
+    def __init__(self, sampler, batch, start):
+        self.sampler, self.batch, self.start = sampler, batch, start
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        wid, nw = (info.id, info.num_workers) if info else (0, 1)
+        step = self.start + wid
+        while True:
+            mix, stems = self.sampler.batch(step, self.batch)
+            yield step, torch.from_numpy(mix), torch.from_numpy(stems)
+            step += nw
+
+
+# ---------------------------------------------------------------------------------
+# checkpoints
+
+def rng_state():
+    st = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),
+          "python": random.getstate()}
+    if torch.cuda.is_available():
+        st["cuda"] = torch.cuda.get_rng_state_all()
+    return st
+
+
+def set_rng_state(st):
+    torch.set_rng_state(st["torch"])
+    np.random.set_state(st["numpy"])
+    random.setstate(st["python"])
+    if "cuda" in st and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(st["cuda"])
+
+
+def save_checkpoint(path, **kw):
+    tmp = path + ".tmp"
+    torch.save(kw, tmp)
+    os.replace(tmp, path)
+
+
+def export(args):
+    ck_path = os.path.join(args.run, "%s.pt" % args.which)
+    if not os.path.exists(ck_path):
+        print("train: %s does not exist (no validation has run yet? try --which last)"
+              % ck_path, file=sys.stderr)
+        return 1
+    ck = torch.load(ck_path, map_location="cpu")
+    config = ck["config"]
+    model = mrx_ref.MRX(**config)
+    model.load_state_dict(ck["model"])
+    model.eval()
+    dtype = "f16" if args.f16 else "f32"
+    out_dir = os.path.dirname(os.path.abspath(args.export))
+    os.makedirs(out_dir, exist_ok=True)
+    tmp = args.export + ".tmp"
+    mrx_io.save_model(tmp, model.state_dict(), config, dtype=dtype)
+    os.replace(tmp, args.export)
+    # Read it back and compare with the checkpoint on one second of noise.
+    back, _ = mrx_io.load_model(args.export)
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(1, int(config["sample_rate"]), generator=gen) * 0.05
+    with torch.no_grad():
+        a, b = model(x), back(x)
+    snr = 10 * math.log10(float((a ** 2).sum()) / max(float(((a - b) ** 2).sum()), 1e-30))
+    print(describe_cost(config))
+    print("exported %s (step %d, %s) to %s as %s; %d bytes; read back: output SNR %.1f dB "
+          "against the checkpoint" % (ck_path, ck["step"], args.which, args.export, dtype.upper(),
+                                      os.path.getsize(args.export), snr))
+    if ck.get("val"):
+        print("validation at that step: %s" % json.dumps(ck["val"]))
+    print("training time %.2f h on %s, %d steps" % (ck.get("train_seconds", 0) / 3600,
+                                                   ck.get("device_name", "?"), ck["step"]))
+    return 0
+
+
+# ---------------------------------------------------------------------------------
+# training
+
+def parse_args(argv):
+    ap = argparse.ArgumentParser(description="Train MRX on DnR-style mixtures.")
+    ap.add_argument("--run", default="runs/mrx", help="run folder (checkpoints, log)")
+    ap.add_argument("--corpus", default="/work/corpus")
+    ap.add_argument("--cache", default=None, help="pool decode cache (dnr_mix default)")
+    ap.add_argument("--decode-jobs", type=int, default=None,
+                    help="processes that decode the pools into the cache (default: all cores)")
+    ap.add_argument("--val-dir", default=None,
+                    help="fixed validation mixtures (default RUN/../validation-SEED); written "
+                         "from the validation pools if empty")
+    ap.add_argument("--val-count", type=int, default=20, help="mixtures to write if needed")
+    ap.add_argument("--val-seed", type=int, default=1)
+    ap.add_argument("--val-limit", type=int, default=None, help="score only the first N")
+    ap.add_argument("--val-seconds", type=float, default=None,
+                    help="score only the first S seconds of each validation mixture")
+    ap.add_argument("--val-every", type=int, default=500)
+    # model
+    ap.add_argument("--hidden", type=int, default=256)
+    ap.add_argument("--layers", type=int, default=3)
+    ap.add_argument("--windows", default="1024,2048,4096")
+    ap.add_argument("--hop", type=int, default=256)
+    ap.add_argument("--sample-rate", type=int, default=44100)
+    ap.add_argument("--lstm-dropout", type=float, default=0.0,
+                    help="dropout between LSTM layers while training (the authors use 0.4)")
+    # optimisation
+    ap.add_argument("--steps", type=int, default=100000, help="train until this step")
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--crop", type=float, default=6.0, help="training crop in seconds")
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--clip", type=float, default=5.0, help="gradient norm clip")
+    ap.add_argument("--patience", type=int, default=5,
+                    help="validations without improvement before the lr is halved")
+    ap.add_argument("--min-lr", type=float, default=1e-5)
+    ap.add_argument("--silent-weight", type=float, default=0.0)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    ap.add_argument("--workers", type=int, default=1, help="data-loader processes (0: inline)")
+    ap.add_argument("--no-tf32", action="store_true", help="CUDA: keep float32 matmuls exact")
+    ap.add_argument("--time-limit", type=float, default=None, metavar="MINUTES",
+                    help="stop after this many minutes of wall time (validating and "
+                         "checkpointing first), e.g. to fit a time-limited GPU session")
+    ap.add_argument("--log-every", type=int, default=25)
+    ap.add_argument("--ckpt-every", type=int, default=250)
+    ap.add_argument("--resume", action="store_true", help="continue from RUN/last.pt")
+    # other modes
+    ap.add_argument("--export", default=None, metavar="PATH",
+                    help="write the run's checkpoint as an mrxcl model file and exit")
+    ap.add_argument("--which", default="best", choices=("best", "last"))
+    ap.add_argument("--f16", action="store_true", help="export F16 tensors")
+    ap.add_argument("--flops-only", action="store_true", help="print the cost and exit")
+    return ap.parse_args(argv)
+
+
+def config_from_args(args):
+    config = {"sample_rate": args.sample_rate, "hop": args.hop,
+              "window_lengths": [int(v) for v in args.windows.split(",")],
+              "hidden": args.hidden, "lstm_layers": args.layers,
+              "sources": ["music", "speech", "sfx"]}
+    mrx_io.check_config(config)
+    return config
+
+
+def log_line(run, rec):
+    with open(os.path.join(run, "log.jsonl"), "a") as f:
+        f.write(json.dumps(rec) + "\n")
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    t_start = time.time()
+    last_val_seconds = 0.0
+    if args.export:
+        return export(args)
+    if args.flops_only:
+        print(describe_cost(config_from_args(args)))
+        return 0
+
+    import dnr_mix
+
+    os.makedirs(args.run, exist_ok=True)
+    device = torch.device(args.device)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if device.type == "cuda" and not args.no_tf32:
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+
+    ck = None
+    last_path = os.path.join(args.run, "last.pt")
+    if args.resume:
+        if not os.path.exists(last_path):
+            print("train: --resume but %s does not exist" % last_path, file=sys.stderr)
+            return 1
+        ck = torch.load(last_path, map_location="cpu")
+        config = ck["config"]
+        saved = ck["args"]
+        # The data stream and model are the checkpoint's; --steps etc. may change.
+        for key in ("seed", "batch", "crop"):
+            if getattr(args, key) != saved[key]:
+                print("train: resuming with the checkpoint's --%s %s (not %s)"
+                      % (key, saved[key], getattr(args, key)))
+                setattr(args, key, saved[key])
+        if config != config_from_args(args):
+            print("train: resuming with the checkpoint's configuration")
+    else:
+        config = config_from_args(args)
+        torch.manual_seed(args.seed)
+        np.random.seed(args.seed)
+        random.seed(args.seed)
+    print(describe_cost(config))
+
+    model = mrx_ref.MRX(**config)
+    if args.lstm_dropout > 0:
+        for lstm in model._cross_net.lstm:  # nn.LSTM reads .dropout at every forward
+            lstm.dropout = float(args.lstm_dropout)
+    model.to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="max", factor=0.5,
+                                                       patience=args.patience,
+                                                       min_lr=args.min_lr)
+    step = 0
+    best = {"score": -math.inf}
+    train_seconds = 0.0
+    if ck is not None:
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        sched.load_state_dict(ck["scheduler"])
+        step = int(ck["step"])
+        best = ck["best"]
+        train_seconds = float(ck.get("train_seconds", 0.0))
+        set_rng_state(ck["rng"])
+        print("train: resumed %s at step %d (best score %.3f dB)"
+              % (last_path, step, best["score"]))
+    model.train()
+
+    # validation set
+    val_dir = args.val_dir or os.path.join(os.path.dirname(os.path.abspath(args.run)),
+                                           "validation-%d" % args.val_seed)
+    from eval import find_tracks
+    if not (os.path.isdir(val_dir) and find_tracks(val_dir)):
+        print("train: writing %d validation mixtures to %s" % (args.val_count, val_dir))
+        dnr_mix.make_validation_set(val_dir, args.val_count, args.val_seed, args.corpus,
+                                    cache_dir=args.cache, jobs=args.decode_jobs)
+    val_tracks = load_validation(val_dir, args.val_limit, args.val_seconds)
+    print("train: validation: %d mixtures from %s%s" % (
+        len(val_tracks), val_dir, "" if args.val_seconds is None
+        else " (first %.0f s of each)" % args.val_seconds))
+
+    sampler = dnr_mix.MixSampler(args.corpus, "train", args.seed, args.crop, args.cache,
+                                 jobs=args.decode_jobs)
+    print("train: pools %s" % ", ".join("%s %d files %.2f h" % (c, len(p), p.hours())
+                                         for c, p in sampler.pools.items()))
+    loader = torch.utils.data.DataLoader(
+        SamplerStream(sampler, args.batch, step), batch_size=None, num_workers=args.workers,
+        pin_memory=device.type == "cuda", prefetch_factor=4 if args.workers > 0 else 2,
+        persistent_workers=False)
+    device_name = (torch.cuda.get_device_name(device) if device.type == "cuda"
+                   else "CPU (%d torch threads)" % torch.get_num_threads())
+    print("train: %s, batch %d x %.1f s, lr %g, steps %d -> %d, %d data workers"
+          % (device_name, args.batch, args.crop, opt.param_groups[0]["lr"], step, args.steps,
+             args.workers))
+
+    def checkpoint(path, val=None):
+        save_checkpoint(path, model=model.state_dict(), optimizer=opt.state_dict(),
+                        scheduler=sched.state_dict(), step=step, config=config,
+                        args=vars(args), rng=rng_state(), best=best, val=val,
+                        train_seconds=train_seconds, device_name=device_name)
+
+    acc = {"loss": [], "snr": [], "gnorm": [], "data": 0.0, "compute": 0.0}
+    skipped = 0
+    it = iter(loader)
+    t_mark = time.time()
+    deadline = None if args.time_limit is None else t_start + 60.0 * args.time_limit
+    stop = False
+    while step < args.steps and not stop:
+        t0 = time.time()
+        got_step, mix, stems = next(it)
+        if got_step != step:
+            raise RuntimeError("data stream out of order: got step %d, expected %d"
+                               % (got_step, step))
+        mix = mix.to(device, non_blocking=True)
+        stems = stems.to(device, non_blocking=True)
+        t1 = time.time()
+        est = model(mix)
+        loss, per_stem, _ = snr_terms(est, stems, mix, args.silent_weight)
+        opt.zero_grad(set_to_none=True)
+        if not torch.isfinite(loss):
+            skipped += 1
+            print("train: step %d: non-finite loss, skipped (%d so far)" % (step, skipped))
+        else:
+            loss.backward()
+            gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
+            opt.step()
+            acc["loss"].append(float(loss))
+            acc["snr"].append(per_stem.cpu().numpy())
+            acc["gnorm"].append(float(gnorm))
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        t2 = time.time()
+        acc["data"] += t1 - t0
+        acc["compute"] += t2 - t1
+        train_seconds += t2 - t0
+        step += 1
+
+        if step % args.log_every == 0 or step == args.steps:
+            n = max(1, len(acc["loss"]))
+            with warnings.catch_warnings():  # a stem silent in every batch: nan, no warning
+                warnings.simplefilter("ignore", RuntimeWarning)
+                snr = (np.nanmean(np.stack(acc["snr"]), axis=0) if acc["snr"]
+                       else [np.nan] * len(config["sources"]))
+            now = time.time()
+            rec = {"step": step, "loss": float(np.mean(acc["loss"])) if acc["loss"] else None,
+                   "snr": {s: float(v) for s, v in zip(config["sources"], snr)},
+                   "grad_norm": float(np.mean(acc["gnorm"])) if acc["gnorm"] else None,
+                   "lr": opt.param_groups[0]["lr"],
+                   "sec_per_step": (now - t_mark) / n, "data_wait": acc["data"] / n,
+                   "compute": acc["compute"] / n, "train_hours": train_seconds / 3600}
+            print("step %6d  loss %7.3f  SNR %s  |g| %6.2f  lr %.2g  %.2f s/step (data wait %.2f)"
+                  % (step, rec["loss"] if rec["loss"] is not None else float("nan"),
+                     " ".join("%s %6.2f" % kv for kv in rec["snr"].items()),
+                     rec["grad_norm"] or float("nan"), rec["lr"], rec["sec_per_step"],
+                     rec["data_wait"]), flush=True)
+            log_line(args.run, rec)
+            acc = {"loss": [], "snr": [], "gnorm": [], "data": 0.0, "compute": 0.0}
+            t_mark = time.time()
+
+        # Stop early enough to validate and save: one more step plus a validation as long
+        # as the last one.
+        if deadline is not None and time.time() + (t2 - t0) + last_val_seconds > deadline:
+            stop = True
+        if step % args.val_every == 0 or step == args.steps or stop:
+            tv = time.time()
+            val = validate(model, val_tracks, device, config["sources"])
+            sched.step(val["score"])
+            is_best = val["score"] > best["score"]
+            if is_best:
+                best = {"score": val["score"], "step": step, "val": val}
+            print("validation at step %d: %s  mean improvement %.2f dB%s  (%.1f s)" % (
+                step, "  ".join("%s %.2f (mix %.2f, +%.2f)" % (
+                    s, val[s]["si_sdr"], val[s]["mixture"], val[s]["improvement"])
+                    for s in config["sources"]), val["score"], "  best" if is_best else "",
+                time.time() - tv), flush=True)
+            last_val_seconds = time.time() - tv
+            log_line(args.run, {"step": step, "val": val, "best": is_best})
+            if is_best:
+                checkpoint(os.path.join(args.run, "best.pt"), val)
+            checkpoint(last_path, val)
+        elif step % args.ckpt_every == 0:
+            checkpoint(last_path)
+    checkpoint(last_path)
+    print("train: %s at step %d; best mean SI-SDR improvement %.2f dB at step %s; %.2f h "
+          "of training" % ("stopped by --time-limit" if stop and step < args.steps else "done",
+                           step, best["score"], best.get("step"), train_seconds / 3600))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
