@@ -27,6 +27,17 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 
+def blas_library():
+    """The BLAS behind Debian's torch (it calls libblas.so.3, an alternatives link): the
+    reference netlib BLAS is some 25x slower than OpenBLAS, so a record must say which."""
+    import ctypes.util
+    for d in ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib"):
+        p = os.path.join(d, "libblas.so.3")
+        if os.path.exists(p):
+            return os.path.realpath(p)
+    return ctypes.util.find_library("blas") or "unknown"
+
+
 def time_torch(model_path, seconds, channels, reps):
     import numpy as np
     import torch
@@ -45,6 +56,7 @@ def time_torch(model_path, seconds, channels, reps):
             model(x)
             times.append(time.perf_counter() - t0)
     return {"engine": "pytorch", "version": torch.__version__, "device": "CPU, %d threads" % torch.get_num_threads(),
+            "blas": blas_library(),
             "min_s": min(times), "median_s": statistics.median(times),
             "realtime_factor": seconds / statistics.median(times)}
 

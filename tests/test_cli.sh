@@ -186,7 +186,15 @@ expect_failure "flac rejects float" 2 "FLAC|float" \
 expect_failure "ogg rejects --subtype" 2 "subtype|ogg" \
     "$BIN" separate "$CLIP" -o @OUT@ -m "$MODEL" --format ogg --subtype pcm16
 expect_failure "bad --format value" 2 "mp3" "$BIN" separate "$CLIP" -o @OUT@ -m "$MODEL" --format mp3
-expect_failure "no model given" 2 "no default model" "$BIN" separate "$CLIP" -o @OUT@
+if "$BIN" --version | grep -q "^default model: none"; then
+    expect_failure "no model given, none embedded" 2 "no default model" \
+        env -u MRXCL_MODEL "$BIN" separate "$CLIP" -o @OUT@
+    expect_failure "info without a model, none embedded" 2 "no default model" \
+        env -u MRXCL_MODEL "$BIN" info
+    HAVE_DEFAULT=0
+else
+    HAVE_DEFAULT=1
+fi
 
 # ---- input errors ---------------------------------------------------------------------
 expect_failure "missing input" 1 "No such file|nope.wav" \
@@ -230,6 +238,25 @@ if need_device "kernel build failure"; then
 fi
 
 # ---- good runs ------------------------------------------------------------------------
+if [ "$HAVE_DEFAULT" -eq 1 ] && need_device "separate with the embedded default model"; then
+    new_outdir
+    run env -u MRXCL_MODEL "$BIN" separate "$CLIP" -o "$OUT"
+    why=""
+    [ "$RC" -eq 0 ] || why="exit $RC: $(tail -c 300 "$WORK/stderr");"
+    for s in music speech sfx; do
+        if [ ! -f "$OUT/$s.wav" ]; then why="$why no $s.wav;"; continue; fi
+        props=$(wav_props "$OUT/$s.wav" 2>&1)
+        [ "$props" = "2 22050 23284 0" ] ||
+            why="$why $s.wav is '$props' (channels rate frames nonfinite), expected '2 22050 23284 0';"
+    done
+    if [ -z "$why" ]; then ok "separate with the embedded default model"
+    else not_ok "separate with the embedded default model" "${why%;}"; fi
+    run env -u MRXCL_MODEL "$BIN" info
+    if [ "$RC" -eq 0 ] && grep -q "the default model" "$WORK/stdout" &&
+        grep -q "music" "$WORK/stdout"; then ok "info on the embedded default model"
+    else not_ok "info on the embedded default model" "exit $RC, stdout '$(head -c 200 "$WORK/stdout")'"; fi
+fi
+
 if need_device "separate: wav float, 22050 Hz stereo (resampled)"; then
     new_outdir
     run "$BIN" separate "$CLIP" -o "$OUT" -m "$MODEL"

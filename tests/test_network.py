@@ -2,6 +2,7 @@
 """Parity test: the engine's MRX forward pass against the PyTorch reference.
 
     test_network.py --bin PATH/test_forward --config NAME|all [--seed N] [--min-snr 80]
+    test_network.py --bin PATH/test_forward --model FILE [--seed N]
     test_network.py --selfcheck
 
 For each configuration (CONFIGS below) and input length: write a model with random
@@ -15,6 +16,9 @@ float32 input and the engine as
 S*C*L floats, all finite, and SNR = 10 log10(sum ref^2 / sum (ref - out)^2) of at
 least --min-snr dB for every (source, channel); a stem more than 40 dB below the
 loudest input channel is measured against that level instead (see REF_FLOOR_DB).
+
+--model FILE runs the same comparison on a given model file (the shipped default model,
+say) instead of random weights: stereo, 3 s at the model's rate plus 7 samples.
 
 --selfcheck (no --bin) checks the reference itself: stft/istft against torch.stft/
 torch.istft, reflect_indices against numpy.pad(mode='reflect'), and the state_dict
@@ -92,10 +96,15 @@ def snr_db(ref, out, floor=0.0):
 
 def run_config(name, args, seed, tmp):
     """Run one configuration; returns a list of failure messages."""
-    config, channels, lengths = CONFIGS[name]
     failures = []
-    model_path = os.path.join(tmp, name + ".safetensors")
-    mrx_io.save_model(model_path, mrx_io.random_state_dict(config, seed), config)
+    if args.model:
+        model_path = args.model
+        config = mrx_io.read_model_file(model_path)[1]
+        channels, lengths = 2, [3 * int(config["sample_rate"]) + 7]
+    else:
+        config, channels, lengths = CONFIGS[name]
+        model_path = os.path.join(tmp, name + ".safetensors")
+        mrx_io.save_model(model_path, mrx_io.random_state_dict(config, seed), config)
     # The reference uses the weights exactly as stored (float32), in float64.
     ref_model, _ = mrx_io.load_model(model_path)
     ref_model = ref_model.double()
@@ -199,6 +208,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description="MRX engine vs PyTorch reference parity test.")
     ap.add_argument("--bin", help="the engine's test_forward program")
     ap.add_argument("--config", help="one of %s, or all" % ", ".join(CONFIGS))
+    ap.add_argument("--model", help="compare on this model file instead of random weights")
     ap.add_argument("--seed", type=int, help="seed (default: fresh from os.urandom)")
     ap.add_argument("--min-snr", type=float, default=80.0, help="dB (default 80)")
     ap.add_argument("--timeout", type=float, default=600.0, help="seconds per engine run")
@@ -214,11 +224,17 @@ def main(argv=None):
         print("selfcheck %s" % ("passed" if not failures else "FAILED"))
         return 1 if failures else 0
 
-    if not args.bin or not args.config:
-        ap.error("--bin and --config are required (or --selfcheck)")
-    if args.config != "all" and args.config not in CONFIGS:
-        ap.error("unknown --config %s (have: %s, all)" % (args.config, ", ".join(CONFIGS)))
-    names = list(CONFIGS) if args.config == "all" else [args.config]
+    if not args.bin or not (args.config or args.model):
+        ap.error("--bin and --config or --model are required (or --selfcheck)")
+    if args.model:
+        if not os.path.isfile(args.model):
+            print("SKIP: no model file %s" % args.model)
+            return SKIP
+        names = [os.path.basename(args.model)]
+    else:
+        if args.config != "all" and args.config not in CONFIGS:
+            ap.error("unknown --config %s (have: %s, all)" % (args.config, ", ".join(CONFIGS)))
+        names = list(CONFIGS) if args.config == "all" else [args.config]
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little")
     print("seed=%d" % seed)
     sys.stdout.flush()
@@ -227,7 +243,9 @@ def main(argv=None):
     failures = []
     try:
         for name in names:
-            print("%s: %s" % (name, mrx_io.describe_config(CONFIGS[name][0])))
+            config = (mrx_io.read_model_file(args.model)[1] if args.model
+                      else CONFIGS[name][0])
+            print("%s: %s" % (name, mrx_io.describe_config(config)))
             sys.stdout.flush()
             failures += run_config(name, args, seed, tmp)
     finally:

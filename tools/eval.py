@@ -1,14 +1,14 @@
 #!/usr/bin/python3
 """Score MRX separations of a folder laid out like Divide and Remaster (DnR).
 
-    eval.py DIR --mrxcl build/mrxcl -m MODEL [--device D] [--limit N] [--json OUT]
+    eval.py DIR --mrxcl build/mrxcl [-m MODEL] [--device D] [--limit N] [--json OUT]
     eval.py DIR --reference -m MODEL [--device cpu|cuda] [--limit N] [--json OUT]
     eval.py --selftest
 
 DIR holds track folders (at any depth; DnR's tr/cv/tt or one of them) each with mix.wav and
 the references music.wav, speech.wav, sfx.wav. For each track the mixture is separated by the
 mrxcl binary (`mrxcl separate DIR/track/mix.wav -o TMP -m MODEL`, stems named after the
-model's sources as `mrxcl info` prints them) or, with --reference, by the PyTorch reference
+model's sources as `mrxcl info` prints them; without -m, the model embedded in the binary) or, with --reference, by the PyTorch reference
 module (mrx_io.load_model, float32, the whole track as one sequence, as the binary runs it;
 both are the bare network: no loudness normalisation, no mixture consistency). Each stem is
 scored with SI-SDR against its reference, next to the mixture used as the estimate; the
@@ -118,13 +118,21 @@ def find_tracks(root):
 
 def mrxcl_sources(binary, model):
     """The model's source names, from `mrxcl info MODEL`."""
-    r = subprocess.run([binary, "info", model], capture_output=True, text=True)
+    r = subprocess.run([binary, "info"] + ([model] if model else []), capture_output=True,
+                       text=True, env=_no_model_env() if not model else None)
     if r.returncode != 0:
         raise RuntimeError("%s info %s failed: %s" % (binary, model, r.stderr.strip()))
     for line in r.stdout.splitlines():
         if line.startswith("sources:"):
             return [s.strip() for s in line.split(":", 1)[1].split(",") if s.strip()]
     raise RuntimeError("%s info %s printed no sources line" % (binary, model))
+
+
+def _no_model_env():
+    """The environment without MRXCL_MODEL, so that mrxcl uses its embedded default."""
+    env = dict(os.environ)
+    env.pop("MRXCL_MODEL", None)
+    return env
 
 
 class BinarySeparator:
@@ -136,10 +144,13 @@ class BinarySeparator:
     def __call__(self, mix_path, mix, rate):
         out = os.path.join(self.tmp, "stems")
         shutil.rmtree(out, ignore_errors=True)
-        cmd = [self.binary, "separate", mix_path, "-o", out, "-m", self.model, "-q"]
+        cmd = [self.binary, "separate", mix_path, "-o", out, "-q"]
+        if self.model:
+            cmd += ["-m", self.model]
         if self.device is not None:
             cmd += ["--device", str(self.device)]
-        r = subprocess.run(cmd, capture_output=True, text=True)
+        r = subprocess.run(cmd, capture_output=True, text=True,
+                           env=_no_model_env() if not self.model else None)
         if r.returncode != 0:
             raise RuntimeError("%s failed (exit %d): %s" % (" ".join(cmd), r.returncode,
                                                             r.stderr.strip()))
@@ -264,7 +275,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description="SI-SDR of MRX separations on a DnR-layout folder.")
     ap.add_argument("dir", nargs="?", help="folder of track folders (mix.wav, music.wav, ...)")
     ap.add_argument("--mrxcl", help="path of the mrxcl binary")
-    ap.add_argument("-m", "--model", help="model file (.safetensors)")
+    ap.add_argument("-m", "--model", help="model file (.safetensors); with --mrxcl it may be "
+                    "left out to score the model embedded in the binary")
     ap.add_argument("--reference", action="store_true",
                     help="separate with the PyTorch reference instead of the binary")
     ap.add_argument("--device", default=None,
@@ -280,8 +292,10 @@ def main(argv=None):
             print("FAIL %s" % f)
         print("si_sdr selftest: %s" % ("FAILED" if fails else "ok"))
         return 1 if fails else 0
-    if not args.dir or not args.model or (not args.reference and not args.mrxcl):
-        ap.error("need DIR, -m MODEL and either --mrxcl PATH or --reference")
+    if not args.dir or (not args.reference and not args.mrxcl):
+        ap.error("need DIR and either --mrxcl PATH [-m MODEL] or --reference -m MODEL")
+    if args.reference and not args.model:
+        ap.error("--reference needs -m MODEL")
     tracks = find_tracks(args.dir)
     if args.limit is not None:
         tracks = tracks[:args.limit]
@@ -303,12 +317,13 @@ def main(argv=None):
     summary = summarize(results)
     audio = sum(r["seconds"] for r in results)
     sep_time = sum(r["separate_seconds"] for r in results)
-    print("%s on %d tracks of %s, model %s" % (backend, len(results), args.dir, args.model))
+    model_name = args.model or "embedded default model"
+    print("%s on %d tracks of %s, model %s" % (backend, len(results), args.dir, model_name))
     print(format_table(summary))
     print("audio %.1f s, separation %.1f s (%.2fx real time), total %.1f s"
           % (audio, sep_time, audio / max(sep_time, 1e-9), wall))
     if args.json_out:
-        doc = {"dir": os.path.abspath(args.dir), "model": os.path.abspath(args.model),
+        doc = {"dir": os.path.abspath(args.dir), "model": os.path.abspath(args.model) if args.model else model_name,
                "backend": "reference" if args.reference else "mrxcl",
                "binary": None if args.reference else os.path.abspath(args.mrxcl),
                "device": args.device, "audio_seconds": audio, "separate_seconds": sep_time,

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The README's first quick-start command: install dependencies, build, and separate a
-# clip. Uses models/default.safetensors when the tree has one; until a trained model
-# ships, it makes a model of the authors' configuration with random weights, so the
-# run shows the whole pipeline but the stems are not a real separation.
+# clip (the argument, or a synthetic 10 s stereo clip) with the default model that the
+# build embeds from models/default.safetensors. A tree without that file falls back to
+# random weights in the authors' configuration: the run shows the pipeline, not a
+# separation.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash .ci/deps.sh
@@ -28,14 +29,17 @@ with wave.open(sys.argv[1], "wb") as w:
     w.setnchannels(2); w.setsampwidth(2); w.setframerate(sr); w.writeframes(pcm.tobytes())
 PY
 fi
-MODEL=models/default.safetensors
-if [ ! -f "$MODEL" ]; then
+if [ -f models/default.safetensors ]; then
+    # the build embeds models/default.safetensors: no -m needed
+    ./build/mrxcl info
+    ./build/mrxcl separate "$CLIP" -o demo/stems
+else
     MODEL=demo/random-mrx.safetensors
-    echo "quickstart: no trained default model in this tree yet; using random weights in the"
+    echo "quickstart: this tree has no trained default model; using random weights in the"
     echo "quickstart: authors' configuration ($MODEL): the stems show the pipeline, not a separation."
     [ -f "$MODEL" ] || /usr/bin/python3 tools/make_random_model.py "$MODEL" --seed 1 --sample-rate 44100 \
         --hop 256 --windows 1024,2048,8192 --hidden 512 --layers 3 --sources music,speech,sfx
+    ./build/mrxcl info "$MODEL"
+    ./build/mrxcl separate "$CLIP" -o demo/stems -m "$MODEL"
 fi
-./build/mrxcl info "$MODEL"
-./build/mrxcl separate "$CLIP" -o demo/stems -m "$MODEL"
 ls -l demo/stems

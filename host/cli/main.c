@@ -681,6 +681,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(command, "--version") == 0 || strcmp(command, "-V") == 0) {
         printf("mrxcl %s (%s)\n", mrxcl_version(), sf_version_string());
+        printf("default model: %s\n", mrxcl_has_default_model()
+                                           ? "embedded (mrxcl info shows it)"
+                                           : "none (this build carries none; use -m MODEL)");
         return 0;
     }
     if (strcmp(command, "separate") == 0)
