@@ -1,0 +1,487 @@
+#!/usr/bin/python3
+"""Write the model card (models/MODEL_CARD.md) of the shipped default model from facts on disk.
+
+    model_card.py --run RUN --manifest /work/corpus/manifest.json --eval EVAL.json \\
+        --model models/default.safetensors [-o models/MODEL_CARD.md] [--which best|last] \\
+        [--hardware "2-core AMD EPYC, 24 GB, no GPU"] [--baseline-note TEXT]
+
+Reads RUN/{best,last}.pt (train.py checkpoints: step, config, args, val, train_seconds,
+device_name; the weights only to check that the model file holds them, nothing is run; --which
+names the exported one), RUN/log.jsonl (training lines and validation records), the corpus
+manifest (build_corpus.py), the JSON of `eval.py ... --json`, the model file (safetensors
+header and metadata) and the repository root (for a LICENSE file). Writes the Markdown card
+to -o ('-': stdout). The numbers come from these files or the tools' code (train.flop_estimate,
+dnr_mix.MixConfig, train.parse_args' defaults); the verdicts against the issue's targets are
+computed. A missing or malformed input: a message on stderr, exit status 1.
+"""
+
+import argparse
+import json
+import math
+import os
+import re
+import struct
+import sys
+
+import numpy as np
+
+TOOLS = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(TOOLS)
+sys.path.insert(0, TOOLS)
+import dnr_mix  # noqa: E402
+import mrx_io  # noqa: E402
+import train  # noqa: E402  (imports torch)
+
+TARGETS = {"speech": 8.0, "music": 6.0, "sfx": 6.0}       # issue 3: mean SI-SDRi at least (dB)
+PUBLISHED = {"speech": 11.5, "music": 11.0, "sfx": 10.7}  # authors' DnR SI-SDRi (the issue's)
+HISTORY_ROWS = 15
+NOT_TRAINING_FLAGS = ("run", "resume", "export", "which", "f16", "flops_only", "time_limit")
+EMBEDDED = "embedded default model"  # eval.py's model name without -m
+
+
+class CardError(Exception):
+    pass
+
+
+def load_json(path, what):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except OSError as e:
+        raise CardError("%s %s: %s" % (what, path, e.strerror))
+    except ValueError as e:
+        raise CardError("%s %s is not valid JSON: %s" % (what, path, e))
+
+
+def need(d, keys, what):
+    missing = [k for k in keys if not isinstance(d, dict) or k not in d]
+    if missing:
+        raise CardError("%s lacks %s" % (what, ", ".join(missing)))
+
+
+def load_checkpoint(path):
+    if not os.path.isfile(path):
+        raise CardError("checkpoint %s does not exist" % path)
+    try:
+        ck = train.torch.load(path, map_location="cpu")
+    except Exception as e:  # torch raises many kinds
+        raise CardError("checkpoint %s cannot be read: %s" % (path, e))
+    need(ck, ("step", "config", "args", "train_seconds"), "checkpoint %s" % path)
+    if not isinstance(ck["args"], dict):
+        raise CardError("checkpoint %s: args is not a dict" % path)
+    # flags added to train.py after the run was started: their defaults
+    ck["args"] = dict(vars(train.parse_args([])), **ck["args"])
+    return ck
+
+
+def read_log(path):
+    """(training log lines in file order, validation records by step; a resumed run repeats
+    steps, and the later record counts)."""
+    lines, vals = [], {}
+    try:
+        with open(path) as f:
+            for n, text in enumerate(f, 1):
+                try:
+                    rec = json.loads(text) if text.strip() else None
+                    step = rec and int(rec["step"])
+                except (ValueError, KeyError, TypeError):
+                    raise CardError("%s:%d is not a train.py log record" % (path, n))
+                if rec and isinstance(rec.get("val"), dict):
+                    vals[step] = rec
+                elif rec and "loss" in rec:
+                    lines.append(rec)
+    except OSError as e:
+        raise CardError("log %s: %s" % (path, e.strerror))
+    return lines, [vals[k] for k in sorted(vals)]
+
+
+def read_model(path):
+    """(float32 tensors, config, dtype names, bytes)."""
+    try:
+        tensors, config = mrx_io.read_model_file(path)
+        with open(path, "rb") as f:
+            header = json.loads(f.read(struct.unpack("<Q", f.read(8))[0]))
+    except Exception as e:
+        raise CardError("model file %s: %s" % (path, e))
+    dtypes = sorted({v["dtype"] for k, v in header.items() if k != "__metadata__"})
+    return tensors, config, dtypes, os.path.getsize(path)
+
+
+def weights_match(tensors, dtypes, state):
+    """How the model file's tensors compare with the checkpoint's, as a phrase."""
+    if not state:
+        return "not compared (the checkpoint holds no weights)"
+    width, worst = (np.float16 if dtypes == ["F16"] else np.float32), 0.0
+    for k, a in tensors.items():
+        if k not in state or tuple(state[k].shape) != a.shape:
+            return "DIFFERS from the checkpoint: %s is missing there or has another shape" % k
+        b = state[k].detach().float().numpy().astype(width).astype(np.float32)
+        worst = max(worst, float(np.abs(a - b).max()) if a.size else 0.0)
+    if worst == 0.0:
+        return "identical to the checkpoint's weights rounded to %s" % "/".join(dtypes)
+    return "DIFFERS from the checkpoint's weights (max abs difference %.3g)" % worst
+
+
+def num(x):
+    """float or None from a JSON value (eval.py writes NaN as null, inf as "inf")."""
+    try:
+        return float(x) if math.isfinite(float(x)) else None
+    except (TypeError, ValueError):
+        return None
+
+
+def db(x):
+    return "n/a" if num(x) is None else "%.2f" % num(x)
+
+
+def hm(seconds):
+    m = int(round(seconds / 60.0))
+    return "%.2f h (%d h %02d min)" % (seconds / 3600.0, m // 60, m % 60)
+
+
+def table(header, rows):
+    cell = lambda c: str(c).replace("|", "\\|")  # noqa: E731
+    return (["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+            + ["| " + " | ".join(cell(c) for c in r) + " |" for r in rows])
+
+
+def licence_summary(lic):
+    """The copyright file's License: fields, or, when there are none, what its text names."""
+    if lic.get("licenses"):
+        return ", ".join(lic["licenses"])
+    text = "\n".join(lic.get("license_lines") or lic.get("head") or [])
+    found = re.findall(r"common-licenses/([A-Za-z0-9.+-]+[0-9A-Za-z])", text)
+    for pat, name in ((r"Creative Commons", "Creative Commons"), (r"\bMIT\b", "MIT"),
+                      (r"Lesser General Public|Library General Public|\bLGPL", "LGPL"),
+                      (r"GNU General Public License|\bGPL", "GPL"), (r"Apache License", "Apache"),
+                      (r"\bBSD\b|Redistribution and use in source", "BSD-style"),
+                      (r"public domain", "public domain")):
+        if re.search(pat, text, re.I) and not any(f.startswith(name) for f in found):
+            found.append(name)
+    return ("%s (from the text; see the copyright file)" % ", ".join(dict.fromkeys(found))
+            if found else "see the copyright file")
+
+
+def train_command(args, last_step):
+    """train.py's command line: the flags whose values differ from its defaults."""
+    cmd = ["/usr/bin/python3 tools/train.py --run %s" % args["run"]]
+    for key, dflt in vars(train.parse_args([])).items():
+        v = last_step if key == "steps" else args[key]
+        if key not in NOT_TRAINING_FLAGS and v != dflt:
+            flag = "--" + key.replace("_", "-")
+            cmd.append(flag if isinstance(dflt, bool) else "%s %s" % (
+                flag, "%g" % v if isinstance(v, float) else v))
+    return " ".join(cmd)
+
+
+def summary_section(o, config, manifest):
+    path = os.path.abspath(o.model)
+    return ["# Model card: mrxcl default model", "",
+            "`%s` is an MRX network (Petermann, Wichern, Wang, Le Roux, \"The Cocktail Fork "
+            "Problem\", ICASSP 2022) that separates a soundtrack into speech, music and sound "
+            "effects. The mrxcl project trained it from scratch (no pretrained weights, no DnR "
+            "data) on DnR-style mixtures of freely licensed audio from %d Debian packages. When "
+            "the file is in the tree at build time it is embedded in the mrxcl library and "
+            "binary, which use it when neither `-m` nor `MRXCL_MODEL` names a model. Its sources, "
+            "in output order: %s."
+            % (os.path.relpath(path, REPO) if path.startswith(REPO + os.sep) else o.model,
+               len(manifest["packages"]), ", ".join(config["sources"])), "",
+            "This card is generated by `tools/model_card.py` from the training run, the corpus "
+            "manifest, the evaluation results and the model file; regenerate it rather than "
+            "editing it.", ""]
+
+
+def config_section(config, dtypes, size, match):
+    f, sr, hop = train.flop_estimate(config), config["sample_rate"], config["hop"]
+    params, mb = mrx_io.parameter_count(config), size / 1e6
+    within = lambda v, b: "within" if v <= b else "OVER"  # noqa: E731
+    rows = [("Sample rate", "%d Hz" % sr),
+            ("STFT hop", "%d samples (%.1f ms)" % (hop, 1000.0 * hop / sr)),
+            ("Windows", ", ".join("%d (%.1f ms)" % (n, 1000.0 * n / sr)
+                                  for n in config["window_lengths"])),
+            ("Hidden size", config["hidden"]),
+            ("LSTM layers", "%d (bidirectional, one stack per source)" % config["lstm_layers"]),
+            ("Sources (output order)", ", ".join(config["sources"])),
+            ("Parameters", "{:,} ({:.2f} M)".format(params, params / 1e6)),
+            ("Model file", "%.2f MB (10^6 bytes), %s; issue budget %.0f MB: %s"
+             % (mb, "/".join(dtypes), train.MB_BUDGET, within(mb, train.MB_BUDGET))),
+            ("Forward cost", "%.3f GFLOP per mono audio second (GEMM %.3f, LSTM %.3f, FFT %.3f, "
+             "other %.3f); issue budget %.1f: %s"
+             % (f["total"], f["gemm"], f["lstm"], f["fft"], f["other"], train.GFLOP_BUDGET,
+                within(f["total"], train.GFLOP_BUDGET))),
+            ("Weights", match)]
+    return ["## Configuration", ""] + table(("Item", "Value"), rows) + [""]
+
+
+def training_section(o, ck, last, lines, vals, run_val):
+    a, sources = ck["args"], ck["config"]["sources"]
+    seen = ck["step"] * a["batch"] * a["crop"] / 3600.0
+    logged = {v["step"]: v["val"] for v in vals}
+    score = (ck.get("val") or logged.get(ck["step"]) or {}).get("score")
+    out = ["## Training", "",
+           "- Steps: the exported checkpoint (`%s.pt`) is step %d; the run reached step %d."
+           % (o.which, ck["step"], last["step"]),
+           "- Batch: %d mixtures x %g s crops; training audio seen up to the exported step: "
+           "%.2f h of mixtures (steps x batch x crop)." % (a["batch"], a["crop"], seen),
+           "- Loss and optimiser: the authors' SNR loss%s; Adam, learning rate %g, gradient "
+           "norm clipped at %g, halved after %d validations without improvement (floor %g); "
+           "LSTM dropout %g; seed %d." % (
+               " plus a silent-reference term of weight %g" % a["silent_weight"]
+               if a["silent_weight"] else " (silent-reference weight 0)", a["lr"], a["clip"],
+               a["patience"], a["min_lr"], a["lstm_dropout"], a["seed"])]
+    lr_lines = [r for r in lines if r.get("lr") is not None]
+    if lr_lines:
+        out.append("- Final learning rate: %g (log line at step %d)."
+                   % (lr_lines[-1]["lr"], lr_lines[-1]["step"]))
+    out += ["- Training time (data and compute, validation excluded): %s to the exported step, "
+            "%s for the whole run." % (hm(ck["train_seconds"]), hm(last["train_seconds"])),
+            "- Hardware: \"%s\" (train.py's record)%s." % (
+                last.get("device_name", "not recorded"), "; " + o.hardware if o.hardware else ""),
+            "- Exported checkpoint: `%s.pt`, step %d; %s." % (o.which, ck["step"], (
+                "mean validation SI-SDR improvement over the stems %s dB" % db(score))
+                if num(score) is not None else "no validation at that step"),
+            "- Validation during training: %d fixed mixtures (seed %d) in `%s`%s%s, every %d "
+            "steps; the best checkpoint is the one with the highest mean improvement."
+            % (a["val_count"], a["val_seed"], run_val, "" if a["val_limit"] is None
+               else ", the first %d of them scored" % a["val_limit"], "" if a["val_seconds"]
+               is None else " on their first %g s" % a["val_seconds"], a["val_every"])]
+    off = [v["step"] for v in vals
+           if v["step"] % a["val_every"] and v["step"] != last["args"]["steps"]]
+    if off:
+        out.append("- %d validations ran off the --val-every schedule (steps %s%s), at the "
+                   "ends of sessions; they fed the learning-rate scheduler, which an "
+                   "uninterrupted run would not do." % (
+                       len(off), ", ".join(map(str, off[:8])), " ..." if len(off) > 8 else ""))
+    if not vals:
+        return out + ["", "The log holds no validation records.", ""]
+    idx = set(np.linspace(0, len(vals) - 1, min(HISTORY_ROWS, len(vals))).round().astype(int))
+    idx |= {i for i, v in enumerate(vals) if v["step"] == ck["step"]}
+    lr_at = {r["step"]: r.get("lr") for r in lines}
+    rows = [[v["step"]] + [db((v["val"].get(s) or {}).get("improvement")) for s in sources]
+            + [db(v["val"].get("score")), "%g" % lr_at[v["step"]] if lr_at.get(v["step"]) else "",
+               "exported" if v["step"] == ck["step"] else ""]
+            for v in (vals[i] for i in sorted(idx))]
+    return out + ["", "Validation history (SI-SDR improvement in dB, mean over the mixtures; %d "
+                  "of %d validations shown; lr from the log line of that step):"
+                  % (len(rows), len(vals)), ""] + table(
+        ["Step"] + list(sources) + ["Mean", "lr", ""], rows) + [""]
+
+
+def eval_section(o, ev, config, run_val):
+    summ, tracks = ev["summary"], ev.get("tracks") or []
+    audio, sep = num(ev.get("audio_seconds")) or 0.0, num(ev.get("separate_seconds"))
+    backend = ("the mrxcl binary (`%s`)" % ev.get("binary") if ev.get("backend") == "mrxcl"
+               else "the PyTorch reference (tools/mrx_ref.py)")
+    out = ["## Validation results", "",
+           "Scored with `tools/eval.py` on %d tracks (%.1f min of audio) in `%s`, separated by "
+           "%s%s, model: %s. Separation ran at %s real time."
+           % (len(tracks), audio / 60.0, ev["dir"], backend,
+              "" if ev.get("device") is None else " on device %s" % ev["device"], ev.get("model"),
+              "%.2fx" % (audio / sep) if sep else "an unrecorded multiple of"), ""]
+    if os.path.realpath(ev["dir"]) == os.path.realpath(run_val):
+        out += ["These are the mixtures the run validated on%s." % (
+            ", so the exported checkpoint was chosen on them: the figures are somewhat "
+            "optimistic" if o.which == "best" else ""), ""]
+    rows, verdicts = [], []
+    for s in sorted(summ, key=lambda s: (config["sources"] + [s]).index(s)):
+        d = summ[s]
+        need(d, ("estimate", "mixture", "improvement"), "eval summary of %s" % s)
+        imp, verdict = num(d["improvement"].get("mean")), ""
+        if s in TARGETS:
+            verdict = "not scored" if imp is None else "met" if imp >= TARGETS[s] else "not met"
+            verdicts.append("%s %s dB against at least %g: %s" % (s, db(imp), TARGETS[s], verdict))
+        rows.append([s] + [db(d[k].get(m)) for k in ("estimate", "mixture", "improvement")
+                           for m in ("mean", "median")]
+                    + [d["estimate"].get("count", ""),
+                       "%g dB: %s" % (TARGETS[s], verdict) if s in TARGETS else "",
+                       "%.1f" % PUBLISHED[s] if s in PUBLISHED else ""])
+    out += table(("Stem", "SI-SDR mean", "median", "Mixture mean", "median", "SI-SDRi mean",
+                  "median", "Tracks", "Issue target", "Authors on DnR"), rows)
+    out += ["", "SI-SDR in dB; \"Mixture\" scores the mixture itself as the estimate, SI-SDRi is "
+            "the model's improvement over it, per track. Issue targets (mean SI-SDRi): %s. The "
+            "authors' published figures are SI-SDR improvements on DnR's test set, not on these "
+            "mixtures, so they are a reference point rather than a like-for-like comparison."
+            % "; ".join(verdicts), ""]
+    return out + (["Note: " + o.baseline_note, ""] if o.baseline_note else [])
+
+
+def data_section(manifest, a):
+    cfg = dnr_mix.MixConfig()
+    lv = cfg.levels
+    out = ["## Data", "",
+           "Mixtures follow Divide and Remaster (tools/dnr_mix.py): four layers on a 60 s "
+           "timeline (music, speech, sfx, and a quieter sfx background summed into the sfx "
+           "stem), clips placed with random gaps at %s clips per minute; levels (BS.1770-4) "
+           "speech %g, sfx %g, music %g, background %g LUFS with uniform offsets of +-%g LU per "
+           "layer and mixture and +-%g LU per clip, then the mixture normalised to %g LUFS with "
+           "the same gain on every stem, so the stems sum to the mix. Music and sfx clips are "
+           "band-limited at random as often as the speech pool is narrowband. Training mixtures "
+           "are drawn on the fly from the train pools (%g s crops, seed %d, with a random "
+           "+-6 dB gain and whole-mix band-limiting at probability 0.1); validation mixtures "
+           "are fixed 60 s files from packages held out of training."
+           % ("/".join("%g" % v for v in cfg.clips_per_minute.values()), lv["speech"],
+              lv["sfx"], lv["music"], lv["background"], cfg.layer_range_lu, cfg.clip_range_lu,
+              cfg.mix_lufs, a["crop"], a["seed"]), "",
+           "Corpus: manifest version %s, rules version %s, built %s; %d files, %.2f h in all."
+           % (manifest.get("manifest_version"), manifest.get("rules_version"),
+              manifest.get("created"), manifest["totals"]["files"], manifest["totals"]["hours"]),
+           ""]
+    for c, d in manifest["classes"].items():
+        need(d, ("train", "validation"), "manifest class %s" % c)
+        rows = []
+        for split in ("train", "validation"):
+            rows += [(p, split, v["files"], "%.2f" % v["hours"]) for p, v in
+                     sorted(d[split]["packages"].items(), key=lambda kv: -kv[1]["hours"])]
+            rows.append(("**%s total**" % split, "", d[split]["files"], "%.2f" % d[split]["hours"]))
+        out += ["### %s" % c, ""] + table(("Package", "Split", "Files", "Hours"), rows) + [""]
+    rows = [(n, p.get("version", "?"), ", ".join("%s (%s)" % (c, k.get("split", "?"))
+                                                 for c, k in (p.get("kept") or {}).items()),
+             licence_summary(p.get("license") or {}),
+             "`%s`" % (p.get("license") or {}).get("file", "?"))
+            for n, p in sorted(manifest["packages"].items())]
+    sf = (manifest.get("rules") or {}).get("midi_soundfont")
+    if sf:
+        rows.append((sf.get("package", "?"), "not recorded", "renders the MIDI files (`%s`)"
+                     % sf.get("file", "?"), licence_summary(sf.get("license") or {}),
+                     "`%s`" % (sf.get("license") or {}).get("file", "?")))
+    lic = [p for p in ("LICENSE", "LICENSE.md", "LICENSE.txt", "COPYING")
+           if os.path.exists(os.path.join(REPO, p))]
+    out += ["### Licences", ""] + table(("Package", "Version", "Used for", "Licences",
+                                         "Copyright file"), rows)
+    out += ["", "The licences are those the packages' Debian copyright files declare for the "
+            "package as a whole (its `License:` fields, or, where the file is not machine-"
+            "readable, the licences its text names); they are not resolved per audio file. The "
+            "model file is distributed under the project's terms%s. Several sources are "
+            "copyleft (GPL, CC-BY-SA): whether a network's weights are a derivative of its "
+            "training audio is unsettled, so redistributors should read the table above."
+            % (" (`%s`)" % lic[0] if lic else
+               "; the repository declares no licence file yet, so those terms are still to "
+               "be set by the project"), ""]
+    return out
+
+
+def limitations_section(manifest, ev, a, seen):
+    cl = manifest["classes"]
+    bw = {c: cl[c]["train"].get("bandwidth_fraction_of_hours") or {} for c in cl}
+    share = lambda c, k: "%.0f %%" % (100 * bw[c][k]) if k in bw.get(c, {}) else "n/a"  # noqa
+    out = ["## Limitations", ""]
+    if "speech" in bw:
+        out.append("- Narrowband speech: %s of the speech training hours are at most 8 kHz wide "
+                   "and %s at most 16 kHz (music: %s and %s). Music and sfx are band-limited "
+                   "at random to match, but full-band speech is scarce in training."
+                   % (share("speech", "<=8000"), share("speech", "<=16000"),
+                      share("music", "<=8000"), share("music", "<=16000")))
+    out += ["- Small pools: %s of training audio, from which the exported model drew %.2f h of "
+            "mixtures, so clips recur often." % (", ".join(
+                "%s %.2f h (%d packages)" % (c, d["train"]["hours"], len(d["train"]["packages"]))
+                for c, d in cl.items()), seen),
+            "- The sources are the assets of games, telephony prompts, speech synthesis and "
+            "educational software (the packages above), not film or broadcast soundtracks; "
+            "validation holds out %s." % "; ".join(
+                "%s: %s" % (c, ", ".join(p))
+                for c, p in (manifest.get("validation_packages") or {}).items()),
+            "- The results above are on our synthetic validation mixtures (%d tracks), not on "
+            "DnR. To score DnR itself: `tools/eval.py DNR_DIR --mrxcl build/mrxcl`."
+            % len(ev.get("tracks") or []),
+            "- Trained on mono %g s crops at %d Hz; multichannel input is separated one channel "
+            "at a time, and other rates are resampled." % (a["crop"], a["sample_rate"]), ""]
+    return out
+
+
+def reproduce_section(o, last, ev, dtypes):
+    a, pool = last["args"], os.path.dirname(os.path.abspath(o.manifest))
+    which = " --which last" if o.which == "last" else ""
+    m = ev.get("model") or EMBEDDED
+    if ev.get("backend") == "mrxcl":
+        how = "--mrxcl build/mrxcl" + ("" if m == EMBEDDED else " -m " + m)
+    else:
+        how = "--reference -m %s" % m
+    cmds = ["# 1. corpus (Debian 12; see tools/corpus/README.md)",
+            "tools/corpus/build_corpus.py --cache %s-cache --out %s --jobs 2" % (pool, pool),
+            "# 2. training (flags that differ from train.py's defaults)",
+            train_command(a, last["step"])]
+    if last["step"] < a["steps"]:
+        cmds.append("#    --steps: where the run stopped (it was started with --steps %d)"
+                    % a["steps"])
+    if a["resume"] or a["time_limit"] is not None:
+        cmds.append("#    trained in sessions: repeat with --resume [--time-limit M]; the "
+                    "mixtures drawn do not depend on the interruptions")
+    cmds += ["# 3. export",
+             "/usr/bin/python3 tools/train.py --run %s --export models/default.safetensors%s%s"
+             % (a["run"], " --f16" if dtypes == ["F16"] else "", which),
+             "# 4. build (embeds models/default.safetensors) and evaluate",
+             "cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo && "
+             "cmake --build build -j\"$(nproc)\"",
+             "/usr/bin/python3 tools/eval.py %s %s%s --json EVAL.json" % (
+                 ev["dir"], how, "" if ev.get("device") is None else " --device %s" % ev["device"]),
+             "# 5. this card",
+             "/usr/bin/python3 tools/model_card.py --run %s --manifest %s --eval EVAL.json "
+             "--model models/default.safetensors%s -o models/MODEL_CARD.md"
+             % (a["run"], os.path.abspath(o.manifest), which)]
+    return ["## How to reproduce", "", "```sh"] + cmds + ["```", "",
+            "GPU training is not bit-reproducible; expect figures close to, not equal to, these."]
+
+
+def parse_args(argv):
+    ap = argparse.ArgumentParser(description="Write the default model's model card.")
+    ap.add_argument("--run", required=True, help="train.py run folder")
+    ap.add_argument("--manifest", required=True, help="corpus manifest.json")
+    ap.add_argument("--eval", required=True, help="JSON written by tools/eval.py --json")
+    ap.add_argument("--model", required=True, help="the model file the card describes")
+    ap.add_argument("-o", "--out", default="models/MODEL_CARD.md", help="'-' for stdout")
+    ap.add_argument("--which", default="best", choices=("best", "last"),
+                    help="the checkpoint the model file was exported from")
+    ap.add_argument("--hardware", default=None, help="free-text description of the machine")
+    ap.add_argument("--baseline-note", default=None, help="a note under the results table")
+    return ap.parse_args(argv)
+
+
+def build(o):
+    ck = load_checkpoint(os.path.join(o.run, "%s.pt" % o.which))
+    last_path = os.path.join(o.run, "last.pt")
+    last = ck if o.which == "last" or not os.path.exists(last_path) else load_checkpoint(last_path)
+    lines, vals = read_log(os.path.join(o.run, "log.jsonl"))
+    manifest = load_json(o.manifest, "manifest")
+    need(manifest, ("classes", "packages", "totals"), "manifest %s" % o.manifest)
+    ev = load_json(o.eval, "eval results")
+    need(ev, ("dir", "summary"), "eval results %s" % o.eval)
+    tensors, config, dtypes, size = read_model(o.model)
+    if config != ck["config"]:
+        raise CardError("%s holds configuration %s, the checkpoint %s" % (
+            o.model, mrx_io.describe_config(config), mrx_io.describe_config(ck["config"])))
+    match = weights_match(tensors, dtypes, ck.get("model"))
+    if match.startswith("DIFFERS"):
+        print("model_card: warning: %s %s" % (o.model, match), file=sys.stderr)
+    a = ck["args"]
+    run_val = a["val_dir"] or os.path.join(os.path.dirname(os.path.abspath(o.run)),
+                                           "validation-%d" % a["val_seed"])
+    md = (summary_section(o, config, manifest) + config_section(config, dtypes, size, match)
+          + training_section(o, ck, last, lines, vals, run_val)
+          + eval_section(o, ev, config, run_val) + data_section(manifest, a)
+          + limitations_section(manifest, ev, a, ck["step"] * a["batch"] * a["crop"] / 3600.0)
+          + reproduce_section(o, last, ev, dtypes))
+    return "\n".join(md).rstrip() + "\n"
+
+
+def main(argv=None):
+    o = parse_args(argv)
+    try:
+        text = build(o)
+    except CardError as e:
+        print("model_card: %s" % e, file=sys.stderr)
+        return 1
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        print("model_card: malformed input (%s: %s)" % (type(e).__name__, e), file=sys.stderr)
+        return 1
+    if o.out == "-":
+        sys.stdout.write(text)
+        return 0
+    os.makedirs(os.path.dirname(os.path.abspath(o.out)), exist_ok=True)
+    with open(o.out, "w") as f:
+        f.write(text)
+    print("model_card: wrote %s" % o.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
