@@ -30,6 +30,12 @@ static int meta_int(const st_file *st, const char *key, int lo, int hi, int *out
 }
 
 /* clFFT handles lengths whose prime factors are 2, 3, 5 and 7. */
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && !strcmp(s + n - k, suffix);
+}
+
 static int fft_length_ok(int n)
 {
     static const int primes[] = {2, 3, 5, 7};
@@ -401,7 +407,12 @@ static int load(const unsigned char *data, size_t size, mrxcl_model **out)
                             st.tensors[i].name);
             goto fail;
         }
-        m->info.n_parameters += st.tensors[i].numel;
+        if (ends_with(st.tensors[i].name, ".running_mean") ||
+            ends_with(st.tensors[i].name, ".running_var") ||
+            ends_with(st.tensors[i].name, ".num_batches_tracked"))
+            m->info.n_statistics += st.tensors[i].numel;
+        else
+            m->info.n_parameters += st.tensors[i].numel;
     }
     free(a1);
     free(c1);

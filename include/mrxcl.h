@@ -94,7 +94,8 @@ typedef struct mrxcl_model_info {
     int lstm_layers;
     int n_sources;
     char source_names[MRXCL_MAX_SOURCES][MRXCL_MAX_NAME]; /* output order */
-    size_t n_parameters;                        /* as stored, BatchNorm statistics included */
+    size_t n_parameters;                        /* learned: weights, biases, BatchNorm affine */
+    size_t n_statistics;                        /* BatchNorm running means, variances, counters */
 } mrxcl_model_info;
 
 /* Load a safetensors model (see README: tensor names, metadata). On failure returns

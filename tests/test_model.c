@@ -99,11 +99,16 @@ static void test_valid(tu_rng *rng)
                    info.n_sources == 3 && strcmp(info.source_names[1], "speech") == 0,
                "configuration read from the metadata");
         {
-            size_t n = 0;
+            size_t n = 0, n_stat = 0;
             int i;
-            for (i = 0; i < m.n; i++)
-                n += m.t[i].numel;
-            expect(info.n_parameters == n, "parameter count");
+            for (i = 0; i < m.n; i++) {
+                if (strstr(m.t[i].name, ".running_"))
+                    n_stat += m.t[i].numel;
+                else
+                    n += m.t[i].numel;
+            }
+            expect(info.n_parameters == n && info.n_statistics == n_stat && n_stat > 0,
+                   "parameter count, BatchNorm statistics apart");
         }
     }
     mrxcl_model_free(model);

@@ -664,7 +664,8 @@ static int cmd_info(int argc, char **argv)
     printf("sources:     ");
     for (int s = 0; s < mi.n_sources && s < MRXCL_MAX_SOURCES; s++)
         printf(" %s%s", mi.source_names[s], s + 1 < mi.n_sources ? "," : "");
-    printf("\nparameters:   %zu (%.2f M)\n", mi.n_parameters, (double)mi.n_parameters / 1e6);
+    printf("\nparameters:   %zu (%.2f M), plus %zu BatchNorm statistics\n", mi.n_parameters,
+           (double)mi.n_parameters / 1e6, mi.n_statistics);
     return 0;
 }
 
