@@ -162,11 +162,16 @@ def licence_summary(lic):
             if found else "see the copyright file")
 
 
-def train_command(args, last_step):
-    """train.py's command line: the flags whose values differ from its defaults."""
+def train_command(args, last_step, config):
+    """train.py's command line: the flags whose values differ from its defaults. The model's
+    flags come from the checkpoint's configuration: a resumed session's args hold their
+    defaults, as --resume takes the configuration from the checkpoint."""
+    from_config = {"hidden": config["hidden"], "layers": config["lstm_layers"],
+                   "windows": ",".join(map(str, config["window_lengths"])),
+                   "hop": config["hop"], "sample_rate": config["sample_rate"]}
     cmd = ["/usr/bin/python3 tools/train.py --run %s" % args["run"]]
     for key, dflt in vars(train.parse_args([])).items():
-        v = last_step if key == "steps" else args[key]
+        v = last_step if key == "steps" else from_config.get(key, args[key])
         if key not in NOT_TRAINING_FLAGS and v != dflt:
             flag = "--" + key.replace("_", "-")
             cmd.append(flag if isinstance(dflt, bool) else "%s %s" % (
@@ -224,11 +229,14 @@ def training_section(o, ck, last, lines, vals, run_val):
            "- Batch: %d mixtures x %g s crops; training audio seen up to the exported step: "
            "%.2f h of mixtures (steps x batch x crop)." % (a["batch"], a["crop"], seen),
            "- Loss and optimiser: the authors' SNR loss%s; Adam, learning rate %g, gradient "
-           "norm clipped at %g, halved after %d validations without improvement (floor %g); "
+           "norm clipped at %g, halved after %d validations without improvement (floor %g)%s; "
            "LSTM dropout %g; seed %d." % (
                " plus a silent-reference term of weight %g" % a["silent_weight"]
                if a["silent_weight"] else " (silent-reference weight 0)", a["lr"], a["clip"],
-               a["patience"], a["min_lr"], a["lstm_dropout"], a["seed"])]
+               a["patience"], a["min_lr"], "" if a.get("decay_start") is None else
+               ", then from step %d a cosine down to %g over %d steps" % (
+                   a["decay_start"], a["decay_lr"], a["decay_steps"]),
+               a["lstm_dropout"], a["seed"])]
     lr_lines = [r for r in lines if r.get("lr") is not None]
     if lr_lines:
         out.append("- Final learning rate: %g (log line at step %d)."
@@ -248,10 +256,13 @@ def training_section(o, ck, last, lines, vals, run_val):
     off = [v["step"] for v in vals
            if v["step"] % a["val_every"] and v["step"] != last["args"]["steps"]]
     if off:
-        out.append("- %d validations ran off the --val-every schedule (steps %s%s), at the "
-                   "ends of sessions; they fed the learning-rate scheduler, which an "
+        out.append("- %s off the --val-every schedule (step%s %s%s), at the "
+                   "end%s; %s the learning-rate scheduler, which an "
                    "uninterrupted run would not do." % (
-                       len(off), ", ".join(map(str, off[:8])), " ..." if len(off) > 8 else ""))
+                       "One validation ran" if len(off) == 1 else "%d validations ran" % len(off),
+                       "" if len(off) == 1 else "s", ", ".join(map(str, off[:8])),
+                       " ..." if len(off) > 8 else "", " of a session" if len(off) == 1 else "s of sessions",
+                       "it fed" if len(off) == 1 else "they fed"))
     if not vals:
         return out + ["", "The log holds no validation records.", ""]
     idx = set(np.linspace(0, len(vals) - 1, min(HISTORY_ROWS, len(vals))).round().astype(int))
@@ -399,7 +410,7 @@ def reproduce_section(o, last, ev, dtypes):
     cmds = ["# 1. corpus (Debian 12; see tools/corpus/README.md)",
             "tools/corpus/build_corpus.py --cache %s-cache --out %s --jobs 2" % (pool, pool),
             "# 2. training (flags that differ from train.py's defaults)",
-            train_command(a, last["step"])]
+            train_command(a, last["step"], last["config"])]
     if last["step"] < a["steps"]:
         cmds.append("#    --steps: where the run stopped (it was started with --steps %d)"
                     % a["steps"])

@@ -18,7 +18,9 @@ of the mean instead of adding that constant. --silent-weight W > 0 adds, for sil
 W * 10 log10(||s_hat||^2 / ||mix||^2 + 1e-4): a push towards a silent output for an absent
 class, which the authors' loss never gives (default 0: their loss).
 Optimiser: Adam (lr 1e-3 as the authors), gradient norm clipped at 5 (theirs), learning rate
-halved when the validation score has not improved for --patience validations.
+halved when the validation score has not improved for --patience validations; or, with
+--decay-start S, a cosine from --lr to --decay-lr over steps S .. S + --decay-steps (the usual
+way to end a run whose length is fixed by the time available).
 
 Data: dnr_mix.MixSampler (train pools, seeded; example i of the run depends only on
 (--seed, i), so a resumed run sees the data an uninterrupted one would). Validation: the fixed
@@ -303,6 +305,11 @@ def parse_args(argv):
     ap.add_argument("--patience", type=int, default=5,
                     help="validations without improvement before the lr is halved")
     ap.add_argument("--min-lr", type=float, default=1e-5)
+    ap.add_argument("--decay-start", type=int, default=None, metavar="STEP",
+                    help="from this step on, follow a cosine from --lr down to --decay-lr "
+                         "over --decay-steps steps (replaces the plateau halving)")
+    ap.add_argument("--decay-steps", type=int, default=1000)
+    ap.add_argument("--decay-lr", type=float, default=1e-4)
     ap.add_argument("--silent-weight", type=float, default=0.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="cpu")
@@ -463,6 +470,11 @@ def main(argv=None):
         est = model(mix)
         loss, per_stem, _ = snr_terms(est, stems, mix, args.silent_weight)
         opt.zero_grad(set_to_none=True)
+        if args.decay_start is not None and step >= args.decay_start:
+            frac = min(1.0, (step - args.decay_start) / max(1, args.decay_steps))
+            lr = args.decay_lr + (args.lr - args.decay_lr) * 0.5 * (1.0 + math.cos(math.pi * frac))
+            for group in opt.param_groups:
+                group["lr"] = lr
         if not torch.isfinite(loss):
             skipped += 1
             print("train: step %d: non-finite loss, skipped (%d so far)" % (step, skipped))
@@ -510,7 +522,8 @@ def main(argv=None):
         if step % args.val_every == 0 or step == args.steps or stop:
             tv = time.time()
             val = validate(model, val_tracks, device, config["sources"])
-            sched.step(val["score"])
+            if args.decay_start is None or step < args.decay_start:
+                sched.step(val["score"])
             is_best = val["score"] > best["score"]
             if is_best:
                 best = {"score": val["score"], "step": step, "val": val}
