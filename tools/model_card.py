@@ -269,7 +269,7 @@ def training_section(o, ck, last, lines, vals, run_val):
     idx |= {i for i, v in enumerate(vals) if v["step"] == ck["step"]}
     lr_at = {r["step"]: r.get("lr") for r in lines}
     rows = [[v["step"]] + [db((v["val"].get(s) or {}).get("improvement")) for s in sources]
-            + [db(v["val"].get("score")), "%g" % lr_at[v["step"]] if lr_at.get(v["step"]) else "",
+            + [db(v["val"].get("score")), "%.3g" % lr_at[v["step"]] if lr_at.get(v["step"]) else "",
                "exported" if v["step"] == ck["step"] else ""]
             for v in (vals[i] for i in sorted(idx))]
     return out + ["", "Validation history (SI-SDR improvement in dB, mean over the mixtures; %d "
