@@ -253,8 +253,10 @@ def training_section(o, ck, last, lines, vals, run_val):
             % (a["val_count"], a["val_seed"], run_val, "" if a["val_limit"] is None
                else ", the first %d of them scored" % a["val_limit"], "" if a["val_seconds"]
                is None else " on their first %g s" % a["val_seconds"], a["val_every"])]
+    decay = a.get("decay_start")
     off = [v["step"] for v in vals
-           if v["step"] % a["val_every"] and v["step"] != last["args"]["steps"]]
+           if v["step"] % a["val_every"] and v["step"] != last["args"]["steps"]
+           and (decay is None or v["step"] < decay)]  # during the decay nothing is fed
     if off:
         out.append("- %s off the --val-every schedule (step%s %s%s), at the "
                    "end%s; %s the learning-rate scheduler, which an "
