@@ -4,11 +4,14 @@
     model_card.py --run RUN --manifest /work/corpus/manifest.json --eval EVAL.json \\
         --model models/default.safetensors [-o models/MODEL_CARD.md] [--which best|last] \\
         [--hardware "2-core AMD EPYC, 24 GB, no GPU"] [--baseline-note TEXT]
+    model_card.py --selftest
 
 Reads RUN/{best,last}.pt (train.py checkpoints: step, config, args, val, train_seconds,
 device_name; the weights only to check that the model file holds them, nothing is run; --which
-names the exported one), RUN/log.jsonl (training lines and validation records), the corpus
-manifest (build_corpus.py), the JSON of `eval.py ... --json`, the model file (safetensors
+names the exported one), RUN/log.jsonl (training lines, validation records and session
+records: each session's flags, so that a run trained in phases with different schedules is
+described as such and reproduced by one command per phase), the corpus manifest
+(build_corpus.py), the JSON of `eval.py ... --json`, the model file (safetensors
 header and metadata) and the repository root (for a LICENSE file). Writes the Markdown card
 to -o ('-': stdout). The numbers come from these files or the tools' code (train.flop_estimate,
 dnr_mix.MixConfig, train.parse_args' defaults); the verdicts against the issue's targets are
@@ -36,6 +39,8 @@ TARGETS = {"speech": 8.0, "music": 6.0, "sfx": 6.0}       # issue 3: mean SI-SDR
 PUBLISHED = {"speech": 11.5, "music": 11.0, "sfx": 10.7}  # authors' DnR SI-SDRi (the issue's)
 HISTORY_ROWS = 15
 NOT_TRAINING_FLAGS = ("run", "resume", "export", "which", "f16", "flops_only", "time_limit")
+# train.py's model flags: a resumed session takes the configuration from the checkpoint
+MODEL_FLAGS = ("hidden", "layers", "windows", "hop", "sample_rate")
 EMBEDDED = "embedded default model"  # eval.py's model name without -m
 
 
@@ -75,9 +80,9 @@ def load_checkpoint(path):
 
 
 def read_log(path):
-    """(training log lines in file order, validation records by step; a resumed run repeats
-    steps, and the later record counts)."""
-    lines, vals = [], {}
+    """(training log lines in file order, validation records by step, session records by
+    step; a resumed run repeats steps, and the later record counts)."""
+    lines, vals, sessions = [], {}, {}
     try:
         with open(path) as f:
             for n, text in enumerate(f, 1):
@@ -88,11 +93,75 @@ def read_log(path):
                     raise CardError("%s:%d is not a train.py log record" % (path, n))
                 if rec and isinstance(rec.get("val"), dict):
                     vals[step] = rec
+                elif rec and isinstance(rec.get("session"), dict):
+                    need(rec["session"], ("args",), "%s:%d (a session record)" % (path, n))
+                    sessions[step] = rec
                 elif rec and "loss" in rec:
                     lines.append(rec)
     except OSError as e:
         raise CardError("log %s: %s" % (path, e.strerror))
-    return lines, [vals[k] for k in sorted(vals)]
+    return lines, [vals[k] for k in sorted(vals)], [sessions[k] for k in sorted(sessions)]
+
+
+def training_flags(args):
+    """The flags that shape a session's training, apart from --steps and the model's flags
+    (which a resumed session takes from the checkpoint)."""
+    return {k: v for k, v in args.items()
+            if k not in NOT_TRAINING_FLAGS + MODEL_FLAGS + ("steps",)}
+
+
+def phases(sessions, last):
+    """The run's schedule as [{"start", "end", "args", "sessions"}]: consecutive sessions
+    with the same training flags form one phase (the data drawn do not depend on where a run
+    was interrupted). A log without session records (train.py wrote none before they were
+    added) gives one phase with the last checkpoint's flags."""
+    defaults = vars(train.parse_args([]))
+    if not sessions:
+        return [{"start": 0, "end": last["step"], "args": last["args"], "sessions": 1}]
+    if sessions[0]["step"] != 0:
+        raise CardError("the log's first session record is at step %d: the flags of the "
+                        "sessions before it are not recorded" % sessions[0]["step"])
+    out = []
+    for rec in sessions:
+        a = dict(defaults, **rec["session"]["args"])
+        if out and training_flags(out[-1]["args"]) == training_flags(a):
+            out[-1]["sessions"] += 1
+        else:
+            out.append({"start": rec["step"], "args": a, "sessions": 1})
+    for p, q in zip(out, out[1:] + [None]):
+        p["end"] = q["start"] if q else last["step"]
+    return out
+
+
+def lr_before(lines, step):
+    """The learning rate of the last training line at or before step (None if none)."""
+    known = [r["lr"] for r in lines if r["step"] <= step and r.get("lr") is not None]
+    return known[-1] if known else None
+
+
+def schedule_text(ph, lines):
+    """The learning-rate schedule of the phases, as one sentence."""
+    parts = []
+    for p in ph:
+        a, s, e = p["args"], p["start"], p["end"]
+        ds = a.get("decay_start")
+        upto = e if ds is None else min(e, ds)
+        if upto > s:
+            lr0 = a["lr"] if s == 0 else lr_before(lines, s)
+            # the plateau scheduler only acts at validations: every --val-every steps and
+            # at the end of the phase
+            validated = upto == e or upto // a["val_every"] > s // a["val_every"]
+            parts.append("steps %d-%d: %s%s" % (
+                s, upto, "%g" % lr0 if s == 0 else
+                "the checkpoint's %s" % ("%g" % lr0 if lr0 else "rate"),
+                ", halved after %d validations without improvement (floor %g)"
+                % (a["patience"], a["min_lr"]) if validated else ""))
+        if ds is not None and ds < e:
+            end = ds + a["decay_steps"]
+            parts.append("steps %d-%d: a cosine from %g down to %g over steps %d-%d%s" % (
+                max(s, ds), e, a["lr"], a["decay_lr"], ds, end,
+                ", then %g" % a["decay_lr"] if end < e else ""))
+    return "; ".join(parts)
 
 
 def read_model(path):
@@ -162,15 +231,18 @@ def licence_summary(lic):
             if found else "see the copyright file")
 
 
-def train_command(args, last_step, config):
+def train_command(args, last_step, config, resume=False):
     """train.py's command line: the flags whose values differ from its defaults. The model's
     flags come from the checkpoint's configuration: a resumed session's args hold their
-    defaults, as --resume takes the configuration from the checkpoint."""
+    defaults, as --resume takes the configuration from the checkpoint; with resume, the
+    command of a later phase, they and the data flags (seed, batch, crop) are left out."""
     from_config = {"hidden": config["hidden"], "layers": config["lstm_layers"],
                    "windows": ",".join(map(str, config["window_lengths"])),
                    "hop": config["hop"], "sample_rate": config["sample_rate"]}
-    cmd = ["/usr/bin/python3 tools/train.py --run %s" % args["run"]]
+    cmd = ["/usr/bin/python3 tools/train.py --run %s%s" % (args["run"], " --resume" if resume else "")]
     for key, dflt in vars(train.parse_args([])).items():
+        if resume and key in MODEL_FLAGS + ("seed", "batch", "crop"):
+            continue
         v = last_step if key == "steps" else from_config.get(key, args[key])
         if key not in NOT_TRAINING_FLAGS and v != dflt:
             flag = "--" + key.replace("_", "-")
@@ -218,7 +290,7 @@ def config_section(config, dtypes, size, match):
     return ["## Configuration", ""] + table(("Item", "Value"), rows) + [""]
 
 
-def training_section(o, ck, last, lines, vals, run_val):
+def training_section(o, ck, last, lines, vals, ph, run_val):
     a, sources = ck["args"], ck["config"]["sources"]
     seen = ck["step"] * a["batch"] * a["crop"] / 3600.0
     logged = {v["step"]: v["val"] for v in vals}
@@ -228,15 +300,12 @@ def training_section(o, ck, last, lines, vals, run_val):
            % (o.which, ck["step"], last["step"]),
            "- Batch: %d mixtures x %g s crops; training audio seen up to the exported step: "
            "%.2f h of mixtures (steps x batch x crop)." % (a["batch"], a["crop"], seen),
-           "- Loss and optimiser: the authors' SNR loss%s; Adam, learning rate %g, gradient "
-           "norm clipped at %g, halved after %d validations without improvement (floor %g)%s; "
+           "- Loss and optimiser: the authors' SNR loss%s; Adam, gradient norm clipped at %g; "
            "LSTM dropout %g; seed %d." % (
                " plus a silent-reference term of weight %g" % a["silent_weight"]
-               if a["silent_weight"] else " (silent-reference weight 0)", a["lr"], a["clip"],
-               a["patience"], a["min_lr"], "" if a.get("decay_start") is None else
-               ", then from step %d a cosine down to %g over %d steps" % (
-                   a["decay_start"], a["decay_lr"], a["decay_steps"]),
-               a["lstm_dropout"], a["seed"])]
+               if a["silent_weight"] else " (silent-reference weight 0)", a["clip"],
+               a["lstm_dropout"], a["seed"]),
+           "- Learning rate: %s." % schedule_text(ph, lines)]
     lr_lines = [r for r in lines if r.get("lr") is not None]
     if lr_lines:
         out.append("- Final learning rate: %g (log line at step %d)."
@@ -253,10 +322,16 @@ def training_section(o, ck, last, lines, vals, run_val):
             % (a["val_count"], a["val_seed"], run_val, "" if a["val_limit"] is None
                else ", the first %d of them scored" % a["val_limit"], "" if a["val_seconds"]
                is None else " on their first %g s" % a["val_seconds"], a["val_every"])]
-    decay = a.get("decay_start")
+    def phase_of(step):
+        return next((p for p in ph if p["start"] < step <= p["end"]), ph[-1])
+
+    # Validations at a phase's end are reproduced by its command's --steps; others off the
+    # --val-every schedule ended a session. During a decay they feed nothing.
     off = [v["step"] for v in vals
-           if v["step"] % a["val_every"] and v["step"] != last["args"]["steps"]
-           and (decay is None or v["step"] < decay)]  # during the decay nothing is fed
+           if v["step"] % phase_of(v["step"])["args"]["val_every"]
+           and v["step"] not in [p["end"] for p in ph]
+           and (phase_of(v["step"])["args"].get("decay_start") is None
+                or v["step"] < phase_of(v["step"])["args"]["decay_start"])]
     if off:
         out.append("- %s off the --val-every schedule (step%s %s%s), at the "
                    "end%s; %s the learning-rate scheduler, which an "
@@ -401,7 +476,7 @@ def limitations_section(manifest, ev, a, seen):
     return out
 
 
-def reproduce_section(o, last, ev, dtypes):
+def reproduce_section(o, last, ev, dtypes, ph):
     a, pool = last["args"], os.path.dirname(os.path.abspath(o.manifest))
     which = " --which last" if o.which == "last" else ""
     m = ev.get("model") or EMBEDDED
@@ -411,12 +486,18 @@ def reproduce_section(o, last, ev, dtypes):
         how = "--reference -m %s" % m
     cmds = ["# 1. corpus (Debian 12; see tools/corpus/README.md)",
             "tools/corpus/build_corpus.py --cache %s-cache --out %s --jobs 2" % (pool, pool),
-            "# 2. training (flags that differ from train.py's defaults)",
-            train_command(a, last["step"], last["config"])]
-    if last["step"] < a["steps"]:
+            "# 2. training (flags that differ from train.py's defaults)%s" % (
+                "" if len(ph) == 1 else ", in %d phases with different schedules" % len(ph))]
+    cmds += [train_command(p["args"], p["end"], last["config"], resume=i > 0)
+             for i, p in enumerate(ph)]
+    started = sorted({p["args"]["steps"] for p in ph if p["args"]["steps"] != p["end"]})
+    if len(ph) == 1 and started:
         cmds.append("#    --steps: where the run stopped (it was started with --steps %d)"
-                    % a["steps"])
-    if a["resume"] or a["time_limit"] is not None:
+                    % started[0])
+    elif started:
+        cmds.append("#    --steps: where each phase ended (its sessions were started with "
+                    "--steps %s)" % " or ".join(map(str, started)))
+    if sum(p["sessions"] for p in ph) > len(ph) or a["time_limit"] is not None:
         cmds.append("#    trained in sessions: repeat with --resume [--time-limit M]; the "
                     "mixtures drawn do not depend on the interruptions")
     cmds += ["# 3. export",
@@ -453,7 +534,8 @@ def build(o):
     ck = load_checkpoint(os.path.join(o.run, "%s.pt" % o.which))
     last_path = os.path.join(o.run, "last.pt")
     last = ck if o.which == "last" or not os.path.exists(last_path) else load_checkpoint(last_path)
-    lines, vals = read_log(os.path.join(o.run, "log.jsonl"))
+    lines, vals, sessions = read_log(os.path.join(o.run, "log.jsonl"))
+    ph = phases(sessions, last)
     manifest = load_json(o.manifest, "manifest")
     need(manifest, ("classes", "packages", "totals"), "manifest %s" % o.manifest)
     ev = load_json(o.eval, "eval results")
@@ -469,14 +551,72 @@ def build(o):
     run_val = a["val_dir"] or os.path.join(os.path.dirname(os.path.abspath(o.run)),
                                            "validation-%d" % a["val_seed"])
     md = (summary_section(o, config, manifest) + config_section(config, dtypes, size, match)
-          + training_section(o, ck, last, lines, vals, run_val)
+          + training_section(o, ck, last, lines, vals, ph, run_val)
           + eval_section(o, ev, config, run_val) + data_section(manifest, a)
           + limitations_section(manifest, ev, a, ck["step"] * a["batch"] * a["crop"] / 3600.0)
-          + reproduce_section(o, last, ev, dtypes))
+          + reproduce_section(o, last, ev, dtypes, ph))
     return "\n".join(md).rstrip() + "\n"
 
 
+def selftest():
+    """Check the schedule logic (phases, schedule_text, train_command) on a made-up run of
+    four sessions: the first two with the same training flags (the second's model flags hold
+    train.py's defaults, as a resumed session's do), then a decay, then a warm restart.
+    Returns a list of failures."""
+    fails = []
+
+    def check(name, got, want):
+        if got != want:
+            fails.append("%s:\n  got  %r\n  want %r" % (name, got, want))
+
+    d = vars(train.parse_args([]))
+    base = dict(d, run="runs/x", crop=4.0, steps=100000, hidden=192, layers=2, hop=512,
+                time_limit=100.0)
+    resumed = dict(base, resume=True, hidden=d["hidden"], layers=d["layers"], hop=d["hop"])
+    sessions = [{"step": 0, "session": {"args": base}},
+                {"step": 1744, "session": {"args": resumed}},
+                {"step": 1750, "session": {"args": dict(resumed, decay_start=2900,
+                                                        decay_steps=1200, decay_lr=1e-4)}},
+                {"step": 4291, "session": {"args": dict(resumed, lr=4e-4, decay_start=4292,
+                                                        decay_steps=2450, decay_lr=2e-5)}}]
+    last = {"step": 7000, "args": sessions[-1]["session"]["args"]}
+    ph = phases(sessions, last)
+    check("phases", [(p["start"], p["end"], p["sessions"]) for p in ph],
+          [(0, 1750, 2), (1750, 4291, 1), (4291, 7000, 1)])
+    lines = [{"step": 1750, "lr": 1e-3}, {"step": 4275, "lr": 1e-4}, {"step": 4300, "lr": 4e-4}]
+    check("schedule", schedule_text(ph, lines),
+          "steps 0-1750: 0.001, halved after %d validations without improvement (floor %g); "
+          "steps 1750-2900: the checkpoint's 0.001, halved after %d validations without "
+          "improvement (floor %g); steps 2900-4291: a cosine from 0.001 down to 0.0001 over "
+          "steps 2900-4100, then 0.0001; steps 4291-4292: the checkpoint's 0.0001; "
+          "steps 4292-7000: a cosine from 0.0004 down to 2e-05 over steps 4292-6742, then 2e-05"
+          % ((d["patience"], d["min_lr"]) * 2))
+    config = {"hidden": 192, "lstm_layers": 2, "window_lengths": [1024, 2048, 4096],
+              "hop": 512, "sample_rate": 44100}
+    check("first command", train_command(ph[0]["args"], ph[0]["end"], config),
+          "/usr/bin/python3 tools/train.py --run runs/x --hidden 192 --layers 2 --hop 512 "
+          "--steps 1750 --crop 4")
+    check("resumed command", train_command(ph[2]["args"], ph[2]["end"], config, resume=True),
+          "/usr/bin/python3 tools/train.py --run runs/x --resume --steps 7000 --lr 0.0004 "
+          "--decay-start 4292 --decay-steps 2450 --decay-lr 2e-05")
+    check("no session records", phases([], last),
+          [{"start": 0, "end": 7000, "args": last["args"], "sessions": 1}])
+    try:
+        phases(sessions[2:], last)
+        fails.append("a log whose first session record is not at step 0: no CardError")
+    except CardError:
+        pass
+    return fails
+
+
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv == ["--selftest"]:
+        fails = selftest()
+        for f in fails:
+            print("model_card selftest: FAIL %s" % f)
+        print("model_card selftest: %s" % ("%d failures" % len(fails) if fails else "ok"))
+        return 1 if fails else 0
     o = parse_args(argv)
     try:
         text = build(o)

@@ -31,7 +31,9 @@ over the stems. BatchNorm: train mode while training (batch statistics, running 
 updated), eval mode for validation and export (running statistics, what the engine uses).
 
 Checkpoints RUN/last.pt and RUN/best.pt hold the model, optimiser, scheduler, step, RNG
-states, configuration, best score and accumulated training time; RUN/log.jsonl the history.
+states, configuration, best score and accumulated training time; RUN/log.jsonl the history:
+a {"step", "session": {"args", ...}} record when a session starts, a training line every
+--log-every steps, a {"step", "val"} record at each validation.
 """
 
 import argparse
@@ -452,6 +454,11 @@ def main(argv=None):
                         args=vars(args), rng=rng_state(), best=best, val=val,
                         train_seconds=train_seconds, device_name=device_name)
 
+    # Each session's flags, so that a run trained in sessions with different schedules (a
+    # warm restart, a decay added later) can be described and reproduced (model_card.py).
+    log_line(args.run, {"step": step, "session": {
+        "args": vars(args), "device_name": device_name, "train_seconds": train_seconds,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}})
     acc = {"loss": [], "snr": [], "gnorm": [], "data": 0.0, "compute": 0.0}
     skipped = 0
     it = iter(loader)
