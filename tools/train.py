@@ -523,10 +523,13 @@ def main(argv=None):
             t_mark = time.time()
 
         # Stop early enough to validate and save: one more step plus a validation as long
-        # as the last one.
-        if deadline is not None and time.time() + (t2 - t0) + last_val_seconds > deadline:
+        # as the last one. At a scheduled validation, stop there if this validation and then
+        # a step and another validation would not fit, rather than validating twice in a row.
+        scheduled = step % args.val_every == 0
+        if deadline is not None and (time.time() + (t2 - t0)
+                                     + last_val_seconds * (2 if scheduled else 1)) > deadline:
             stop = True
-        if step % args.val_every == 0 or step == args.steps or stop:
+        if scheduled or step == args.steps or stop:
             tv = time.time()
             val = validate(model, val_tracks, device, config["sources"])
             if args.decay_start is None or step < args.decay_start:
