@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """DnR-style mixtures of speech, music and sfx from the corpus pools.
 
-    dnr_mix.py validation OUT [--n 40] [--seed 1] [--seconds 60] [--corpus DIR]
+    dnr_mix.py validation OUT [--n 40] [--seed 1] [--seconds 60] [--corpus DIR] [--split S]
     dnr_mix.py samples OUT [--n 4] [--seed 0] [--seconds 6]      training draws, to listen to
     dnr_mix.py stats [--corpus DIR]                             pool sizes, narrowband share
     dnr_mix.py synth-pool DIR                                   a tiny synthetic corpus for tests
@@ -854,12 +854,17 @@ def make_mixture(pools, cfg, seconds, rng):
 
 
 def make_validation_set(out_dir, n, seed, corpus_root=DEFAULT_CORPUS, seconds=60.0,
-                        cache_dir=None, config=None, pools=None, verbose=True, jobs=None):
+                        cache_dir=None, config=None, pools=None, verbose=True, jobs=None,
+                        split="validation"):
     """Write n fixed validation mixtures from the validation pools, DnR layout:
     out_dir/NNNN/{mix,music,speech,sfx}.wav (float32 WAV) and meta.json (clips, levels).
-    Track i depends only on (seed, i). Returns the track folders."""
+    Track i depends only on (seed, i). Returns the track folders.
+
+    split="train" mixes the training pools the same way (no training augmentation): fixed
+    mixtures of what the model was trained on, scored next to the validation set they tell
+    underfitting (both low) from a gap between the pools (validation alone low)."""
     cfg = config or MixConfig()
-    pools = pools or load_pools(corpus_root, "validation", cache_dir, cfg.sample_rate, verbose,
+    pools = pools or load_pools(corpus_root, split, cache_dir, cfg.sample_rate, verbose,
                                 jobs)
     os.makedirs(out_dir, exist_ok=True)
     tracks = []
@@ -869,7 +874,7 @@ def make_validation_set(out_dir, n, seed, corpus_root=DEFAULT_CORPUS, seconds=60
         while out is None:
             out = make_mixture(pools, cfg, seconds, rng)
         mix, stems, meta = out
-        meta.update({"seed": int(seed), "index": i})
+        meta.update({"seed": int(seed), "index": i, "split": split})
         d = os.path.join(out_dir, "%04d" % i)
         os.makedirs(d, exist_ok=True)
         write_wav(os.path.join(d, "mix.wav"), mix, cfg.sample_rate)
@@ -1033,6 +1038,9 @@ def main(argv=None):
     p.add_argument("--n", type=int, default=40)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--seconds", type=float, default=60.0)
+    p.add_argument("--split", choices=("validation", "train"), default="validation",
+                   help="pools to mix (train: fixed mixtures of the training pools, to "
+                   "measure the fit)")
     common(p)
     p = sub.add_parser("samples", help="write a few training draws (mix + stems) to listen to")
     p.add_argument("out")
@@ -1054,8 +1062,9 @@ def main(argv=None):
     cfg = MixConfig(background=not args.no_background)
     if args.cmd == "validation":
         tracks = make_validation_set(args.out, args.n, args.seed, args.corpus, args.seconds,
-                                     args.cache, cfg, jobs=args.jobs)
-        print("wrote %d validation mixtures to %s" % (len(tracks), args.out))
+                                     args.cache, cfg, jobs=args.jobs, split=args.split)
+        print("wrote %d fixed mixtures of the %s pools to %s" % (len(tracks), args.split,
+                                                                  args.out))
     elif args.cmd == "samples":
         cfg.mix_bandlimit_prob, cfg.gain_db = 0.1, 6.0
         sampler = MixSampler(args.corpus, "train", args.seed, args.seconds, args.cache, cfg,
