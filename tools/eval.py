@@ -3,6 +3,7 @@
 
     eval.py DIR --mrxcl build/mrxcl [-m MODEL] [--device D] [--limit N] [--json OUT]
     eval.py DIR --reference -m MODEL [--device cpu|cuda] [--limit N] [--json OUT]
+    eval.py DIR --oracle [-m MODEL] [--limit N] [--json OUT]
     eval.py --selftest
 
 DIR holds track folders (at any depth; DnR's tr/cv/tt or one of them) each with mix.wav and
@@ -15,6 +16,12 @@ scored with SI-SDR against its reference, next to the mixture used as the estima
 improvement is the difference. Printed: mean and median per stem; --json writes every
 track's numbers too. Stems whose reference is silent have no SI-SDR and are left out of the
 statistics (the count says how many were scored).
+
+--oracle scores no network: it masks the mixture with the ideal ratio mask computed from the
+references, at the STFT resolutions and hop of MODEL (without -m, the authors'
+configuration), and sums the resolutions as MRX does, each with weight 1/R (OracleSeparator).
+That is how far masking at those resolutions can go, so a model's score next to it says
+whether its STFT or its training limits it.
 
 WAV files are read with dnr_mix.read_wav (numpy only).
 """
@@ -191,6 +198,109 @@ class ReferenceSeparator:
         pass
 
 
+class OracleSeparator:
+    """Ideal ratio masks at an MRX configuration's resolutions, from the track's references.
+
+    For resolution r (window N_r, hop H) and source s, with S_{s,r} the STFT of reference s
+    (the model's: reflect padding, periodic Hann, 1/sqrt(N); torch.stft/istft, which the
+    ctest reference_selfcheck holds mrx_ref.stft/istft to), the mask is
+        M_{s,r} = |S_{s,r}| / sum_k |S_{k,r}|   (0 in bins where every reference is zero)
+    the estimate of s is sum over r of istft(M_{s,r} * X_r) / R, X_r the mixture's STFT:
+    the masks are real and non-negative like MRX's decoder masks, and since they sum to 1
+    over the sources in every bin, the estimates sum to the mixture. Float64, per channel.
+    """
+
+    def __init__(self, config):
+        import torch
+        import mrx_ref
+
+        self.torch, self.ref = torch, mrx_ref
+        self.windows = [int(n) for n in config["window_lengths"]]
+        self.hop = int(config["hop"])
+        self.rate = int(config["sample_rate"])
+        self.sources = list(REFERENCE_NAMES)
+
+    def __call__(self, mix_path, mix, rate):
+        if rate != self.rate:
+            raise RuntimeError("%s is at %d Hz; the oracle's configuration is at %d Hz"
+                               % (mix_path, rate, self.rate))
+        refs = []
+        for s in self.sources:
+            path = os.path.join(os.path.dirname(mix_path), s + ".wav")
+            if not os.path.exists(path):
+                raise RuntimeError("--oracle needs every reference: %s is missing" % path)
+            x, r = read_wav(path)
+            if r != rate or x.shape != mix.shape:
+                raise RuntimeError("%s: rate or shape differs from mix.wav" % path)
+            refs.append(x)
+        return self.masked(mix, refs)
+
+    def masked(self, mix, refs):
+        """Estimates {source: [C, L]} of mix [C, L] given the references (list of [C, L])."""
+        torch, ref = self.torch, self.ref
+        x = torch.from_numpy(np.asarray(mix, dtype=np.float64))
+        rs = [torch.from_numpy(np.asarray(v, dtype=np.float64)) for v in refs]
+        L = x.shape[-1]
+        out = [torch.zeros_like(x) for _ in rs]
+        for N in self.windows:
+            w = ref.hann(N, x.dtype)
+            stft = lambda v: torch.stft(v, N, self.hop, window=w, center=True,
+                                        pad_mode="reflect", normalized=True,
+                                        return_complex=True)
+            X = stft(x)
+            mags = [stft(v).abs() for v in rs]
+            total = sum(mags)
+            safe = torch.where(total > 0, total, torch.ones_like(total))
+            for k, m in enumerate(mags):
+                mask = torch.where(total > 0, m / safe, torch.zeros_like(m))
+                out[k] += torch.istft(X * mask, N, self.hop, window=w, center=True,
+                                      normalized=True, length=L) / len(self.windows)
+        return {s: out[k].numpy() for k, s in enumerate(self.sources)}
+
+    def close(self):
+        pass
+
+
+def oracle_selftest(seed=None):
+    """OracleSeparator against what it must do; returns a list of failures (seed printed).
+
+    - the three estimates sum to the mixture (the masks sum to 1 where any source is
+      non-zero; the STFT round trip is exact to ~1e-12);
+    - a source alone in the mixture comes back whole, and the others as silence;
+    - sources in disjoint frequency bands (sines far apart) come back to within the
+      leakage of the Hann window (SI-SDR above 30 dB).
+    """
+    fails = []
+    seed = int(np.random.SeedSequence().entropy % (2**32)) if seed is None else seed
+    rng = np.random.default_rng(seed)
+    sep = OracleSeparator({"window_lengths": [256, 512, 1024], "hop": 128,
+                           "sample_rate": 16000})
+    L = 8000 + int(rng.integers(0, 500))
+    refs = [rng.standard_normal((2, L)) * g for g in (0.5, 1.0, 0.2)]
+    mix = sum(refs)
+    est = sep.masked(mix, refs)
+    err = np.max(np.abs(sum(est.values()) - mix))
+    if not err < 1e-9:
+        fails.append("estimates do not sum to the mixture: max error %.3g (seed %d)"
+                     % (err, seed))
+    alone = [refs[0], np.zeros_like(refs[0]), np.zeros_like(refs[0])]
+    est = sep.masked(refs[0], alone)
+    e0 = np.max(np.abs(est["music"] - refs[0]))
+    e1 = max(np.max(np.abs(est["speech"])), np.max(np.abs(est["sfx"])))
+    if not (e0 < 1e-9 and e1 == 0.0):
+        fails.append("a source alone: error %.3g, others %.3g (seed %d)" % (e0, e1, seed))
+    t = np.arange(L) / 16000.0
+    f = [300.0 + 50 * rng.random(), 2500.0 + 200 * rng.random(), 6000.0 + 300 * rng.random()]
+    refs = [np.stack([np.sin(2 * np.pi * fk * t + rng.random() * 6)] * 2) for fk in f]
+    est = sep.masked(sum(refs), refs)
+    for k, s in enumerate(sep.sources):
+        v = si_sdr(est[s], refs[k])
+        if not v > 30.0:
+            fails.append("disjoint bands: %s SI-SDR %.1f dB, want > 30 (seed %d)"
+                         % (s, v, seed))
+    return fails
+
+
 # ---------------------------------------------------------------------------------
 # scoring
 
@@ -279,11 +389,14 @@ def main(argv=None):
                     "left out to score the model embedded in the binary")
     ap.add_argument("--reference", action="store_true",
                     help="separate with the PyTorch reference instead of the binary")
+    ap.add_argument("--oracle", action="store_true",
+                    help="score ideal ratio masks at MODEL's STFT resolutions (no network)")
     ap.add_argument("--device", default=None,
                     help="mrxcl: OpenCL device index or name part; --reference: torch device")
     ap.add_argument("--limit", type=int, default=None, help="score the first N tracks only")
     ap.add_argument("--json", dest="json_out", default=None, help="write the results here")
-    ap.add_argument("--selftest", action="store_true", help="test si_sdr and exit")
+    ap.add_argument("--selftest", action="store_true",
+                    help="test si_sdr and the oracle masks, and exit")
     args = ap.parse_args(argv)
 
     if args.selftest:
@@ -291,9 +404,14 @@ def main(argv=None):
         for f in fails:
             print("FAIL %s" % f)
         print("si_sdr selftest: %s" % ("FAILED" if fails else "ok"))
-        return 1 if fails else 0
-    if not args.dir or (not args.reference and not args.mrxcl):
-        ap.error("need DIR and either --mrxcl PATH [-m MODEL] or --reference -m MODEL")
+        ofails = oracle_selftest()
+        for f in ofails:
+            print("FAIL %s" % f)
+        print("oracle selftest: %s" % ("FAILED" if ofails else "ok"))
+        return 1 if fails or ofails else 0
+    if sum(bool(v) for v in (args.reference, args.mrxcl, args.oracle)) != 1 or not args.dir:
+        ap.error("need DIR and one of --mrxcl PATH [-m MODEL], --reference -m MODEL, "
+                 "--oracle [-m MODEL]")
     if args.reference and not args.model:
         ap.error("--reference needs -m MODEL")
     tracks = find_tracks(args.dir)
@@ -302,7 +420,14 @@ def main(argv=None):
     if not tracks:
         print("eval: no track folders with mix.wav under %s" % args.dir, file=sys.stderr)
         return 1
-    if args.reference:
+    if args.oracle:
+        import mrx_io
+        config = (mrx_io.read_model_file(args.model)[1] if args.model
+                  else mrx_io.default_config())
+        sep = OracleSeparator(config)
+        backend = "oracle ratio masks (windows %s, hop %d)" % (
+            ",".join(str(n) for n in sep.windows), sep.hop)
+    elif args.reference:
         sep = ReferenceSeparator(args.model, args.device)
         backend = "reference (PyTorch, %s)" % sep.device
     else:
@@ -317,15 +442,17 @@ def main(argv=None):
     summary = summarize(results)
     audio = sum(r["seconds"] for r in results)
     sep_time = sum(r["separate_seconds"] for r in results)
-    model_name = args.model or "embedded default model"
+    model_name = args.model or ("authors' configuration" if args.oracle
+                                else "embedded default model")
     print("%s on %d tracks of %s, model %s" % (backend, len(results), args.dir, model_name))
     print(format_table(summary))
     print("audio %.1f s, separation %.1f s (%.2fx real time), total %.1f s"
           % (audio, sep_time, audio / max(sep_time, 1e-9), wall))
     if args.json_out:
         doc = {"dir": os.path.abspath(args.dir), "model": os.path.abspath(args.model) if args.model else model_name,
-               "backend": "reference" if args.reference else "mrxcl",
-               "binary": None if args.reference else os.path.abspath(args.mrxcl),
+               "backend": ("oracle" if args.oracle else "reference" if args.reference
+                           else "mrxcl"),
+               "binary": os.path.abspath(args.mrxcl) if args.mrxcl else None,
                "device": args.device, "audio_seconds": audio, "separate_seconds": sep_time,
                "summary": summary, "tracks": results}
         with open(args.json_out, "w") as f:

@@ -393,6 +393,46 @@ def eval_section(o, ev, config, run_val):
     return out + (["Note: " + o.baseline_note, ""] if o.baseline_note else [])
 
 
+def limits_rows(sources, ev, fit, oracle):
+    """Rows [stem, validation, training-pool mixtures, oracle masks] of mean SI-SDRi (dB
+    strings, "n/a" where a JSON is absent or the stem was not scored)."""
+    def mean(e, s):
+        if e is None or s not in e["summary"]:
+            return None
+        return num(e["summary"][s]["improvement"].get("mean"))
+    return [[s, db(mean(ev, s)), db(mean(fit, s)), db(mean(oracle, s))] for s in sources]
+
+
+def limits_section(o, ev, fit, oracle, config):
+    """What limits the model, in figures: the same model on fixed mixtures of its training
+    pools (--fit-eval) and ideal ratio masks at its resolutions (--oracle-eval)."""
+    if fit is None and oracle is None:
+        return []
+    if oracle is not None and oracle.get("backend") != "oracle":
+        raise CardError("--oracle-eval %s was not written by eval.py --oracle" % o.oracle_eval)
+    if fit is not None and fit.get("backend") == "oracle":
+        raise CardError("--fit-eval %s holds oracle scores, not the model's" % o.fit_eval)
+    if fit is not None and fit.get("model") != ev.get("model"):
+        raise CardError("--fit-eval scored model %s, --eval %s" % (fit.get("model"),
+                                                                    ev.get("model")))
+    n = lambda e: len(e.get("tracks") or [])
+    out = ["### What limits it", "",
+           "Mean SI-SDR improvement (dB) of the validation results above, next to the same "
+           "model on fixed mixtures of its training pools and to ideal ratio masks at its "
+           "STFT resolutions (`tools/eval.py --oracle`, which masks with the references "
+           "themselves). A model that scores low on both mixture sets is limited by its "
+           "training (too few steps, too small a network); one that scores well only on its "
+           "training pools by how far the validation audio lies from them; the oracle bounds "
+           "what masking at these resolutions can reach.", ""]
+    out += table(("Stem", "Validation (%d tracks)" % n(ev),
+                   "Training-pool mixtures (%s)" % ("%d tracks, `%s`" % (n(fit), fit["dir"])
+                                                    if fit else "not scored"),
+                   "Oracle ratio masks (%s)" % ("%d tracks" % n(oracle) if oracle
+                                                else "not scored")),
+                  limits_rows(config["sources"], ev, fit, oracle))
+    return out + [""]
+
+
 def data_section(manifest, a):
     cfg = dnr_mix.MixConfig()
     lv = cfg.levels
@@ -527,6 +567,10 @@ def parse_args(argv):
                     help="the checkpoint the model file was exported from")
     ap.add_argument("--hardware", default=None, help="free-text description of the machine")
     ap.add_argument("--baseline-note", default=None, help="a note under the results table")
+    ap.add_argument("--fit-eval", default=None, help="eval.py JSON of the same model on fixed "
+                    "mixtures of the training pools (dnr_mix.py validation --split train)")
+    ap.add_argument("--oracle-eval", default=None, help="eval.py --oracle JSON on the "
+                    "validation mixtures")
     return ap.parse_args(argv)
 
 
@@ -540,6 +584,16 @@ def build(o):
     need(manifest, ("classes", "packages", "totals"), "manifest %s" % o.manifest)
     ev = load_json(o.eval, "eval results")
     need(ev, ("dir", "summary"), "eval results %s" % o.eval)
+    fit = oracle = None
+    if o.fit_eval:
+        fit = load_json(o.fit_eval, "training-pool eval results")
+        need(fit, ("dir", "summary"), "training-pool eval results %s" % o.fit_eval)
+    if o.oracle_eval:
+        oracle = load_json(o.oracle_eval, "oracle eval results")
+        need(oracle, ("dir", "summary"), "oracle eval results %s" % o.oracle_eval)
+        if os.path.realpath(oracle["dir"]) != os.path.realpath(ev["dir"]):
+            raise CardError("--oracle-eval scored %s, --eval %s: not the same mixtures"
+                            % (oracle["dir"], ev["dir"]))
     tensors, config, dtypes, size = read_model(o.model)
     if config != ck["config"]:
         raise CardError("%s holds configuration %s, the checkpoint %s" % (
@@ -552,7 +606,8 @@ def build(o):
                                            "validation-%d" % a["val_seed"])
     md = (summary_section(o, config, manifest) + config_section(config, dtypes, size, match)
           + training_section(o, ck, last, lines, vals, ph, run_val)
-          + eval_section(o, ev, config, run_val) + data_section(manifest, a)
+          + eval_section(o, ev, config, run_val) + limits_section(o, ev, fit, oracle, config)
+          + data_section(manifest, a)
           + limitations_section(manifest, ev, a, ck["step"] * a["batch"] * a["crop"] / 3600.0)
           + reproduce_section(o, last, ev, dtypes, ph))
     return "\n".join(md).rstrip() + "\n"
@@ -606,6 +661,12 @@ def selftest():
         fails.append("a log whose first session record is not at step 0: no CardError")
     except CardError:
         pass
+    summ = lambda d: {"summary": {s: {"improvement": {"mean": v}} for s, v in d.items()}}
+    check("limits rows", limits_rows(["music", "speech", "sfx"],
+                                     summ({"music": 6.96, "speech": 5.81, "sfx": 5.62}),
+                                     summ({"music": 9.5, "speech": None}), None),
+          [["music", "6.96", "9.50", "n/a"], ["speech", "5.81", "n/a", "n/a"],
+           ["sfx", "5.62", "n/a", "n/a"]])
     return fails
 
 
