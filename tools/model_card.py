@@ -550,8 +550,17 @@ def reproduce_section(o, last, ev, dtypes, ph):
                  ev["dir"], how, "" if ev.get("device") is None else " --device %s" % ev["device"]),
              "# 5. this card",
              "/usr/bin/python3 tools/model_card.py --run %s --manifest %s --eval EVAL.json "
-             "--model models/default.safetensors%s -o models/MODEL_CARD.md"
-             % (a["run"], os.path.abspath(o.manifest), which)]
+             "--model models/default.safetensors%s%s -o models/MODEL_CARD.md"
+             % (a["run"], os.path.abspath(o.manifest), which,
+                (" --fit-eval FIT.json" if o.fit_eval else "")
+                + (" --oracle-eval ORACLE.json" if o.oracle_eval else ""))]
+    if o.fit_eval:
+        cmds[-2:-2] = ["/usr/bin/python3 tools/dnr_mix.py validation TRAINSPLIT --split train "
+                       "--corpus %s" % pool,
+                       "/usr/bin/python3 tools/eval.py TRAINSPLIT %s --json FIT.json" % how]
+    if o.oracle_eval:
+        cmds[-2:-2] = ["/usr/bin/python3 tools/eval.py %s --oracle -m models/default.safetensors "
+                       "--json ORACLE.json" % ev["dir"]]
     return ["## How to reproduce", "", "```sh"] + cmds + ["```", "",
             "GPU training is not bit-reproducible; expect figures close to, not equal to, these."]
 
