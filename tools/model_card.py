@@ -516,8 +516,27 @@ def limitations_section(manifest, ev, a, seen):
     return out
 
 
+def portable(cmds, names, derived=None):
+    """Replace this machine's folders in cmds by shell variables: names is a list of
+    (variable, path); derived maps further paths to text written with those variables
+    (e.g. train.py's default validation folder next to the run). Returns the lines that set
+    the variables (folders of the reader's choice, with this run's shown) and the commands."""
+    subs = [(os.path.abspath(p) if os.path.isabs(p) else p, '"$%s"' % v) for v, p in names]
+    subs += list((derived or {}).items())
+    subs.sort(key=lambda t: -len(t[0]))  # /x/corpus-cache before /x/corpus
+    pat = re.compile("|".join("(?:%s)(?=$|[ /])" % re.escape(p) for p, _ in subs))
+    table = dict(subs)
+    out = [pat.sub(lambda m: table[m.group(0)], c) for c in cmds]
+    pre = ["# folders of your choice (this run's in the comments)"]
+    pre += ["%s=$PWD/%s  # %s" % (v, os.path.basename(p.rstrip("/")) if v != "RUN"
+                                 else "runs/" + os.path.basename(p.rstrip("/")), p)
+            for v, p in names]
+    return pre, out
+
+
 def reproduce_section(o, last, ev, dtypes, ph):
     a, pool = last["args"], os.path.dirname(os.path.abspath(o.manifest))
+    train_defaults = vars(train.parse_args([]))
     which = " --which last" if o.which == "last" else ""
     m = ev.get("model") or EMBEDDED
     if ev.get("backend") == "mrxcl":
@@ -529,6 +548,7 @@ def reproduce_section(o, last, ev, dtypes, ph):
             "# 2. training (flags that differ from train.py's defaults)%s" % (
                 "" if len(ph) == 1 else ", in %d phases with different schedules" % len(ph))]
     cmds += [train_command(p["args"], p["end"], last["config"], resume=i > 0)
+             + ("" if p["args"]["corpus"] != train_defaults["corpus"] else " --corpus " + pool)
              for i, p in enumerate(ph)]
     started = sorted({p["args"]["steps"] for p in ph if p["args"]["steps"] != p["end"]})
     if len(ph) == 1 and started:
@@ -561,7 +581,13 @@ def reproduce_section(o, last, ev, dtypes, ph):
     if o.oracle_eval:
         cmds[-2:-2] = ["/usr/bin/python3 tools/eval.py %s --oracle -m models/default.safetensors "
                        "--json ORACLE.json" % ev["dir"]]
-    return ["## How to reproduce", "", "```sh"] + cmds + ["```", "",
+    run_val = a["val_dir"] or os.path.join(os.path.dirname(os.path.abspath(a["run"])),
+                                           "validation-%d" % a["val_seed"])
+    names = [("DOWNLOADS", pool + "-cache"), ("CORPUS", pool), ("RUN", a["run"])]
+    if a.get("cache"):
+        names.append(("POOLS", a["cache"]))
+    pre, cmds = portable(cmds, names, {run_val: '"$RUN"/../validation-%d' % a["val_seed"]})
+    return ["## How to reproduce", "", "```sh"] + pre + cmds + ["```", "",
             "GPU training is not bit-reproducible; expect figures close to, not equal to, these."]
 
 
@@ -676,6 +702,17 @@ def selftest():
                                      summ({"music": 9.5, "speech": None}), None),
           [["music", "6.96", "9.50", "n/a"], ["speech", "5.81", "n/a", "n/a"],
            ["sfx", "5.62", "n/a", "n/a"]])
+    check("portable", portable(["a --cache /d/c-cache --out /d/c",
+                                "b --manifest /d/c/manifest.json --run /r/x /r/validation-1",
+                                "c /d/cx /r/x2"],
+                               [("DOWNLOADS", "/d/c-cache"), ("CORPUS", "/d/c"), ("RUN", "/r/x")],
+                               {"/r/validation-1": '"$RUN"/../validation-1'}),
+          (["# folders of your choice (this run's in the comments)",
+            "DOWNLOADS=$PWD/c-cache  # /d/c-cache", "CORPUS=$PWD/c  # /d/c",
+            "RUN=$PWD/runs/x  # /r/x"],
+           ['a --cache "$DOWNLOADS" --out "$CORPUS"',
+            'b --manifest "$CORPUS"/manifest.json --run "$RUN" "$RUN"/../validation-1',
+            "c /d/cx /r/x2"]))
     return fails
 
 
