@@ -34,8 +34,8 @@ Augmentation (training and validation alike unless noted):
     alike), a random gain of +-6 dB on the mixture after the -27 LUFS normalisation, and a
     random crop position (time offset) in the 60 s timeline.
 
-Pools: /work/corpus/{speech,music,sfx}/{package}/*.flac|.ogg|.wav (mono 44.1 kHz) with
-/work/corpus/manifest.json giving per class the train and validation package lists and per
+Pools: CORPUS/{speech,music,sfx}/{package}/*.flac|.ogg|.wav (mono 44.1 kHz), CORPUS being the
+--out folder of tools/corpus/build_corpus.py (there is no default), with CORPUS/manifest.json giving per class the train and validation package lists and per
 file an estimated bandwidth (see load_manifest for what is accepted). Files are decoded once
 with the `soundfile` package (its wheel bundles libsndfile with FLAC, Vorbis, Opus, MP3) into a
 cache of one int16 file per pool (class and split) plus a JSON index; training reads clips from
@@ -69,7 +69,6 @@ import numpy as np
 
 SOURCES = ("music", "speech", "sfx")  # the model's output order (MRX-SPEC)
 SAMPLE_RATE = 44100
-DEFAULT_CORPUS = "/work/corpus"
 AUDIO_EXTS = (".flac", ".ogg", ".oga", ".opus", ".wav", ".mp3")
 CACHE_VERSION = 1
 
@@ -434,7 +433,7 @@ class Pool:
     than 50 ms are left out when the cache is built.
     """
 
-    def __init__(self, name, files, corpus_root=DEFAULT_CORPUS, cache_dir=None,
+    def __init__(self, name, files, corpus_root, cache_dir=None,
                  sample_rate=SAMPLE_RATE, bandwidths=None, verbose=True, jobs=None):
         self.name = name
         self.sample_rate = sample_rate
@@ -529,7 +528,7 @@ class Pool:
         return self.audio[a:a + length].astype(np.float64) * (1.0 / 32768.0)
 
 
-def load_pools(corpus_root=DEFAULT_CORPUS, split="train", cache_dir=None,
+def load_pools(corpus_root, split="train", cache_dir=None,
                sample_rate=SAMPLE_RATE, verbose=True, jobs=None):
     """{class: Pool} for the three classes of one split ("train" or "validation").
 
@@ -796,7 +795,7 @@ class MixSampler:
     batch(step, batch_size) holds examples step*batch_size .. +batch_size-1.
     """
 
-    def __init__(self, corpus_root=DEFAULT_CORPUS, split="train", seed=0, crop_seconds=6.0,
+    def __init__(self, corpus_root, split="train", seed=0, crop_seconds=6.0,
                  cache_dir=None, config=None, pools=None, timeline_seconds=60.0, verbose=True,
                  jobs=None):
         self.cfg = config or MixConfig(mix_bandlimit_prob=0.1, gain_db=6.0)
@@ -853,7 +852,7 @@ def make_mixture(pools, cfg, seconds, rng):
     return mix, stems32, meta
 
 
-def make_validation_set(out_dir, n, seed, corpus_root=DEFAULT_CORPUS, seconds=60.0,
+def make_validation_set(out_dir, n, seed, corpus_root, seconds=60.0,
                         cache_dir=None, config=None, pools=None, verbose=True, jobs=None,
                         split="validation"):
     """Write n fixed validation mixtures from the validation pools, DnR layout:
@@ -1025,7 +1024,8 @@ def main(argv=None):
     sub = ap.add_subparsers(dest="cmd", required=True)
 
     def common(p):
-        p.add_argument("--corpus", default=DEFAULT_CORPUS)
+        p.add_argument("--corpus", required=True, metavar="CORPUS",
+                       help="the pools: build_corpus.py's --out folder")
         p.add_argument("--cache", default=None, help="decode cache folder (default %s)"
                        % default_cache_dir())
         p.add_argument("--jobs", type=int, default=None,

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Train MRX (the reference module, mrx_ref.MRX) on DnR-style mixtures drawn on the fly.
 
-    train.py --run runs/NAME [--corpus /work/corpus] [--val-dir DIR] [--steps N]
+    train.py --run runs/NAME --corpus CORPUS [--val-dir DIR] [--steps N]
              [--hidden 256 --layers 3 --windows 1024,2048,4096 --hop 256 --sample-rate 44100]
              [--batch 8 --crop 6 --lr 1e-3 --clip 5] [--device cuda] [--workers 4]
     train.py --run runs/NAME --resume [--steps N]        continue from RUN/last.pt
@@ -273,7 +273,8 @@ def export(args):
 def parse_args(argv):
     ap = argparse.ArgumentParser(description="Train MRX on DnR-style mixtures.")
     ap.add_argument("--run", default="runs/mrx", help="run folder (checkpoints, log)")
-    ap.add_argument("--corpus", default="/work/corpus")
+    ap.add_argument("--corpus", default=None, metavar="CORPUS",
+                    help="the pools: build_corpus.py's --out folder (needed to train)")
     ap.add_argument("--cache", default=None, help="pool decode cache (dnr_mix default)")
     ap.add_argument("--decode-jobs", type=int, default=None,
                     help="processes that decode the pools into the cache (default: all cores)")
@@ -386,6 +387,12 @@ def main(argv=None):
     if args.flops_only:
         print(describe_cost(config_from_args(args)))
         return 0
+    if args.corpus is None or not os.path.isdir(args.corpus):
+        print("train: %s: pass --corpus CORPUS, the pools folder that "
+              "tools/corpus/build_corpus.py --out wrote"
+              % ("no --corpus" if args.corpus is None else "no folder " + args.corpus),
+              file=sys.stderr)
+        return 2
 
     import dnr_mix
 
