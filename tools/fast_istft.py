@@ -69,16 +69,7 @@ def istft(X, N, hop, L):
     frames = torch.fft.irfft(X.reshape(-1, T, X.shape[-1]), n=N, dim=-1) * (math.sqrt(N) * w)
     y = overlap_add(frames, hop)
     env = _envelope(N, hop, T, y.dtype, y.device)
-    buf_len = y.shape[-1]
-    start, end = N // 2, N // 2 + L
-    if end > buf_len:  # only when hop > N/2; the missing tail reads as zero
-        y = F.pad(y, (0, end - buf_len))
-        env = F.pad(env, (0, end - buf_len))
-    y = y[:, start:end]
-    env = env[start:end]
-    ok = env > 1e-11
-    y = torch.where(ok, y / torch.where(ok, env, torch.ones_like(env)), y)
-    return y.reshape(*lead, L)
+    return mrx_ref.istft_trim(y, env, N, L).reshape(*lead, L)
 
 
 def forward(model, x):

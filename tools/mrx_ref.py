@@ -103,8 +103,15 @@ def istft(X, N, hop, L):
     wsq = (w * w).reshape(1, N, 1).expand(1, N, T)
     env = F.fold(wsq, output_size=(1, buf_len), kernel_size=(1, N),
                  stride=(1, hop)).reshape(buf_len)
-    start = N // 2
-    end = start + L
+    return istft_trim(y, env, N, L)
+
+
+def istft_trim(y, env, N, L):
+    """The end of istft(): overlap-added frames y [B, buf_len] and their envelope env
+    [buf_len] -> samples [N/2, N/2 + L) of y / env, zeros past the buffer, y itself where
+    env <= 1e-11."""
+    buf_len = y.shape[-1]
+    start, end = N // 2, N // 2 + L
     if end > buf_len:  # only when hop > N/2; the missing tail reads as zero
         y = F.pad(y, (0, end - buf_len))
         env = F.pad(env, (0, end - buf_len))
