@@ -38,7 +38,8 @@ import train  # noqa: E402  (imports torch)
 TARGETS = {"speech": 8.0, "music": 6.0, "sfx": 6.0}       # issue 3: mean SI-SDRi at least (dB)
 PUBLISHED = {"speech": 11.5, "music": 11.0, "sfx": 10.7}  # authors' DnR SI-SDRi (the issue's)
 HISTORY_ROWS = 15
-NOT_TRAINING_FLAGS = ("run", "resume", "export", "which", "f16", "flops_only", "time_limit")
+NOT_TRAINING_FLAGS = ("run", "resume", "export", "which", "f16", "flops_only", "time_limit",
+                      "selftest")
 # train.py's model flags: a resumed session takes the configuration from the checkpoint
 MODEL_FLAGS = ("hidden", "layers", "windows", "hop", "sample_rate")
 EMBEDDED = "embedded default model"  # eval.py's model name without -m
@@ -306,6 +307,15 @@ def training_section(o, ck, last, lines, vals, ph, run_val):
                if a["silent_weight"] else " (silent-reference weight 0)", a["clip"],
                a["lstm_dropout"], a["seed"]),
            "- Learning rate: %s." % schedule_text(ph, lines)]
+    averaged = [p for p in ph if p["args"].get("ema")]
+    if averaged:
+        out.append("- Weight averaging: %s; validation, the choice of the best checkpoint and "
+                   "the export use the average, training goes on from the raw weights%s." % (
+                       "; ".join("steps %d-%d: an exponential moving average of the weights, "
+                                 "decay %g per step" % (p["start"], p["end"], p["args"]["ema"])
+                                 for p in averaged),
+                       "" if ck.get("ema") is not None else
+                       " (the exported checkpoint predates it: raw weights)"))
     lr_lines = [r for r in lines if r.get("lr") is not None]
     if lr_lines:
         out.append("- Final learning rate: %g (log line at step %d)."
@@ -633,7 +643,7 @@ def build(o):
     if config != ck["config"]:
         raise CardError("%s holds configuration %s, the checkpoint %s" % (
             o.model, mrx_io.describe_config(config), mrx_io.describe_config(ck["config"])))
-    match = weights_match(tensors, dtypes, ck.get("model"))
+    match = weights_match(tensors, dtypes, train.exported_weights(ck) if ck.get("model") else None)
     if match.startswith("DIFFERS"):
         print("model_card: warning: %s %s" % (o.model, match), file=sys.stderr)
     a = ck["args"]

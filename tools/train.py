@@ -30,8 +30,14 @@ as the estimate; the best checkpoint is the one with the highest mean SI-SDR imp
 over the stems. BatchNorm: train mode while training (batch statistics, running statistics
 updated), eval mode for validation and export (running statistics, what the engine uses).
 
-Checkpoints RUN/last.pt and RUN/best.pt hold the model, optimiser, scheduler, step, RNG
-states, configuration, best score and accumulated training time; RUN/log.jsonl the history:
+Weight averaging: --ema D keeps an exponential moving average of the weights, updated after
+every optimiser step as avg = D avg + (1 - D) w (BatchNorm's running statistics too), started
+from the weights at the step it was first asked for. Validation scores the average, best.pt
+is chosen by it and --export writes it; training goes on from the raw weights.
+
+Checkpoints RUN/last.pt and RUN/best.pt hold the model (raw weights), its average ("ema",
+with --ema), optimiser, scheduler, step, RNG states, configuration, best score and
+accumulated training time; RUN/log.jsonl the history:
 a {"step", "session": {"args", ...}} record when a session starts, a training line every
 --log-every steps, a {"step", "val"} record at each validation.
 """
@@ -232,6 +238,88 @@ def save_checkpoint(path, **kw):
     os.replace(tmp, path)
 
 
+class WeightAverage:
+    """Exponential moving average of a module's state (float tensors; others copied).
+    update() after each optimiser step; scored(module) is a context in which the module
+    holds the average, and its own state again afterwards, bit for bit."""
+
+    def __init__(self, module, decay, state=None):
+        self.decay = float(decay)
+        self.live = module.state_dict()  # detached views of the parameters and buffers
+        self.avg = {k: (state[k] if state is not None else v).detach().clone()
+                    for k, v in self.live.items()}
+        self.keys = [k for k, v in self.live.items() if v.is_floating_point()]
+
+    @torch.no_grad()
+    def update(self):
+        a = [self.avg[k] for k in self.keys]
+        torch._foreach_mul_(a, self.decay)
+        torch._foreach_add_(a, [self.live[k] for k in self.keys], alpha=1.0 - self.decay)
+        for k, v in self.live.items():
+            if not v.is_floating_point():
+                self.avg[k].copy_(v)
+
+    def state_dict(self):
+        return self.avg
+
+    def scored(self, module):
+        avg, live = self.avg, self.live
+
+        class Swap:
+            def __enter__(self):
+                self.raw = {k: v.clone() for k, v in live.items()}
+                module.load_state_dict(avg)
+
+            def __exit__(self, *exc):
+                module.load_state_dict(self.raw)
+        return Swap()
+
+
+def exported_weights(ck):
+    """The weights a checkpoint stands for: its average with --ema, else its model."""
+    return ck["ema"] if ck.get("ema") is not None else ck["model"]
+
+
+def selftest(seed=None):
+    """WeightAverage against the average recomputed in float64 from the recorded weights of
+    a few Adam steps (within 1e-6 of the largest element), and scored() restoring the
+    module's state exactly. Returns a list of failures."""
+    seed = int.from_bytes(os.urandom(4), "little") if seed is None else seed
+    torch.manual_seed(seed)
+    fails = []
+    net = torch.nn.Sequential(torch.nn.Linear(5, 7), torch.nn.BatchNorm1d(7),
+                              torch.nn.Linear(7, 3))
+    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+    decay = 0.5 + 0.45 * float(torch.rand(()))
+    wa = WeightAverage(net, decay)
+    want = {k: v.double().clone() for k, v in net.state_dict().items()
+            if v.is_floating_point()}
+    for _ in range(20):
+        net(torch.randn(16, 5)).square().mean().backward()
+        opt.step()
+        opt.zero_grad()
+        wa.update()
+        for k, v in net.state_dict().items():
+            if k in want:
+                want[k] = decay * want[k] + (1 - decay) * v.double()
+    for k, w in want.items():
+        err = float((wa.state_dict()[k].double() - w).abs().max() / (w.abs().max() + 1e-12))
+        if not err < 1e-6:
+            fails.append("average of %s off by %.3g (relative)" % (k, err))
+    if wa.state_dict()["1.num_batches_tracked"] != net[1].num_batches_tracked:
+        fails.append("num_batches_tracked not copied")
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    with wa.scored(net):
+        inside = net.state_dict()
+        if any(not torch.equal(inside[k], wa.state_dict()[k]) for k in inside):
+            fails.append("scored(): the module does not hold the average")
+    if any(not torch.equal(v, before[k]) for k, v in net.state_dict().items()):
+        fails.append("scored(): the module's own state not restored")
+    if fails:
+        fails.insert(0, "train.py --selftest failed (seed %d, decay %.4f)" % (seed, decay))
+    return fails
+
+
 def export(args):
     ck_path = os.path.join(args.run, "%s.pt" % args.which)
     if not os.path.exists(ck_path):
@@ -241,7 +329,7 @@ def export(args):
     ck = torch.load(ck_path, map_location="cpu")
     config = ck["config"]
     model = mrx_ref.MRX(**config)
-    model.load_state_dict(ck["model"])
+    model.load_state_dict(exported_weights(ck))
     model.eval()
     dtype = "f16" if args.f16 else "f32"
     out_dir = os.path.dirname(os.path.abspath(args.export))
@@ -257,8 +345,10 @@ def export(args):
         a, b = model(x), back(x)
     snr = 10 * math.log10(float((a ** 2).sum()) / max(float(((a - b) ** 2).sum()), 1e-30))
     print(describe_cost(config))
-    print("exported %s (step %d, %s) to %s as %s; %d bytes; read back: output SNR %.1f dB "
-          "against the checkpoint" % (ck_path, ck["step"], args.which, args.export, dtype.upper(),
+    print("exported %s (step %d, %s%s) to %s as %s; %d bytes; read back: output SNR %.1f dB "
+          "against the checkpoint" % (ck_path, ck["step"], args.which,
+                                      ", weight average" if ck.get("ema") is not None else "",
+                                      args.export, dtype.upper(),
                                       os.path.getsize(args.export), snr))
     if ck.get("val"):
         print("validation at that step: %s" % json.dumps(ck["val"]))
@@ -321,6 +411,9 @@ def parse_args(argv):
                          "over --decay-steps steps (replaces the plateau halving)")
     ap.add_argument("--decay-steps", type=int, default=1000)
     ap.add_argument("--decay-lr", type=float, default=1e-4)
+    ap.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
+                    help="validate, keep as best and export an exponential moving average of "
+                         "the weights with this decay per step (e.g. 0.999; 0: off)")
     ap.add_argument("--silent-weight", type=float, default=0.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="cpu")
@@ -339,6 +432,8 @@ def parse_args(argv):
     ap.add_argument("--which", default="best", choices=("best", "last"))
     ap.add_argument("--f16", action="store_true", help="export F16 tensors")
     ap.add_argument("--flops-only", action="store_true", help="print the cost and exit")
+    ap.add_argument("--selftest", action="store_true",
+                    help="check the weight averaging and exit")
     return ap.parse_args(argv)
 
 
@@ -382,6 +477,10 @@ def main(argv=None):
     args = parse_args(argv)
     t_start = time.time()
     last_val_seconds = 0.0
+    if args.selftest:
+        fails = selftest()
+        print("\n".join(fails) if fails else "train.py selftest: weight averaging ok")
+        return 1 if fails else 0
     if args.export:
         return export(args)
     if args.flops_only:
@@ -464,6 +563,17 @@ def main(argv=None):
         set_rng_state(ck["rng"])
         print("train: resumed %s at step %d (best score %.3f dB)"
               % (last_path, step, best["score"]))
+    average = None
+    if args.ema > 0:
+        if not args.ema < 1:
+            print("train: --ema %g: the decay must be below 1" % args.ema, file=sys.stderr)
+            return 2
+        saved_avg = ck.get("ema") if ck is not None else None
+        average = WeightAverage(model, args.ema, saved_avg)
+        print("train: weight average, decay %g, %s" % (
+            args.ema, "resumed" if saved_avg is not None else "from the weights of step %d" % step))
+    elif ck is not None and ck.get("ema") is not None:
+        print("train: the checkpoint's weight average is dropped (no --ema)")
     model.train()
 
     # validation set
@@ -494,7 +604,9 @@ def main(argv=None):
              args.workers))
 
     def checkpoint(path, val=None):
-        save_checkpoint(path, model=model.state_dict(), optimizer=opt.state_dict(),
+        save_checkpoint(path, model=model.state_dict(),
+                        ema=average.state_dict() if average is not None else None,
+                        optimizer=opt.state_dict(),
                         scheduler=sched.state_dict(), step=step, config=config,
                         args=vars(args), rng=rng_state(), best=best, val=val,
                         train_seconds=train_seconds, device_name=device_name)
@@ -534,6 +646,8 @@ def main(argv=None):
             loss.backward()
             gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
             opt.step()
+            if average is not None:
+                average.update()
             acc["loss"].append(float(loss))
             acc["snr"].append(per_stem.cpu().numpy())
             acc["gnorm"].append(float(gnorm))
@@ -576,7 +690,11 @@ def main(argv=None):
             stop = True
         if scheduled or step == args.steps or stop:
             tv = time.time()
-            val = validate(model, val_tracks, device, config["sources"])
+            if average is not None:
+                with average.scored(model):
+                    val = validate(model, val_tracks, device, config["sources"])
+            else:
+                val = validate(model, val_tracks, device, config["sources"])
             if args.decay_start is None or step < args.decay_start:
                 sched.step(val["score"])
             is_best = val["score"] > best["score"]
