@@ -42,6 +42,8 @@ NOT_TRAINING_FLAGS = ("run", "resume", "export", "which", "f16", "flops_only", "
                       "selftest")
 # train.py's model flags: a resumed session takes the configuration from the checkpoint
 MODEL_FLAGS = ("hidden", "layers", "windows", "hop", "sample_rate")
+# flags that only the session starting a run uses (a resumed one leaves them unset)
+START_FLAGS = ("init",)
 EMBEDDED = "embedded default model"  # eval.py's model name without -m
 
 
@@ -108,7 +110,7 @@ def training_flags(args):
     """The flags that shape a session's training, apart from --steps and the model's flags
     (which a resumed session takes from the checkpoint)."""
     return {k: v for k, v in args.items()
-            if k not in NOT_TRAINING_FLAGS + MODEL_FLAGS + ("steps",)}
+            if k not in NOT_TRAINING_FLAGS + MODEL_FLAGS + START_FLAGS + ("steps",)}
 
 
 def phases(sessions, last):
@@ -146,18 +148,24 @@ def schedule_text(ph, lines):
     for p in ph:
         a, s, e = p["args"], p["start"], p["end"]
         ds = a.get("decay_start")
+        w = a.get("warmup") or 0
+        if w > s:
+            parts.append("steps %d-%d: rising linearly from %g to %g%s" % (
+                s, min(e, w), a["lr"] / w, a["lr"],
+                "" if ds is None or ds >= min(e, w) else " (times the cosine below)"))
+            s = min(e, w)
         upto = e if ds is None else min(e, ds)
         if upto > s:
-            lr0 = a["lr"] if s == 0 else lr_before(lines, s)
+            lr0 = a["lr"] if s in (0, w) else lr_before(lines, s)
             # the plateau scheduler only acts at validations: every --val-every steps and
             # at the end of the phase
             validated = upto == e or upto // a["val_every"] > s // a["val_every"]
             parts.append("steps %d-%d: %s%s" % (
-                s, upto, "%g" % lr0 if s == 0 else
+                s, upto, "%g" % lr0 if s in (0, w) else
                 "the checkpoint's %s" % ("%g" % lr0 if lr0 else "rate"),
                 ", halved after %d validations without improvement (floor %g)"
                 % (a["patience"], a["min_lr"]) if validated else ""))
-        if ds is not None and ds < e:
+        if ds is not None and ds < e and max(s, ds) < e:
             end = ds + a["decay_steps"]
             parts.append("steps %d-%d: a cosine from %g down to %g over steps %d-%d%s" % (
                 max(s, ds), e, a["lr"], a["decay_lr"], ds, end,
@@ -242,7 +250,7 @@ def train_command(args, last_step, config, resume=False):
                    "hop": config["hop"], "sample_rate": config["sample_rate"]}
     cmd = ["/usr/bin/python3 tools/train.py --run %s%s" % (args["run"], " --resume" if resume else "")]
     for key, dflt in vars(train.parse_args([])).items():
-        if resume and key in MODEL_FLAGS + ("seed", "batch", "crop"):
+        if resume and key in MODEL_FLAGS + START_FLAGS + ("seed", "batch", "crop"):
             continue
         v = last_step if key == "steps" else from_config.get(key, args[key])
         if key not in NOT_TRAINING_FLAGS and v != dflt:
@@ -252,18 +260,32 @@ def train_command(args, last_step, config, resume=False):
     return " ".join(cmd)
 
 
-def summary_section(o, config, manifest):
+def init_text(init):
+    """The starting point of a run begun with train.py --init, as a phrase."""
+    where = ("`%s` at commit %s" % (init["repo_path"], init["commit"][:12])
+             if init.get("commit") else "`%s`" % init["path"])
+    return "the weights of %s (sha256 %s...)" % (where, init["sha256"][:16])
+
+
+def summary_section(o, config, manifest, init=None):
     path = os.path.abspath(o.model)
+    how = ("trained it from scratch (no pretrained weights, no DnR data)" if init is None else
+           "trained it (no weights from elsewhere, no DnR data)")
+    cont = ([] if init is None else [
+        "This version continues an earlier default model: its training run started from %s, "
+        "not from random weights, so the steps, hours and history below are this run's only; "
+        "%s." % (init_text(init), "the model it started from, its card and the runs before it "
+                 "are in the repository's history at that commit" if init.get("commit") else
+                 "that model's own training is not described here"), ""])
     return ["# Model card: mrxcl default model", "",
             "`%s` is an MRX network (Petermann, Wichern, Wang, Le Roux, \"The Cocktail Fork "
             "Problem\", ICASSP 2022) that separates a soundtrack into speech, music and sound "
-            "effects. The mrxcl project trained it from scratch (no pretrained weights, no DnR "
-            "data) on DnR-style mixtures of freely licensed audio from %d Debian packages. When "
+            "effects. The mrxcl project %s on DnR-style mixtures of freely licensed audio from %d Debian packages. When "
             "the file is in the tree at build time it is embedded in the mrxcl library and "
             "binary, which use it when neither `-m` nor `MRXCL_MODEL` names a model. Its sources, "
             "in output order: %s."
-            % (os.path.relpath(path, REPO) if path.startswith(REPO + os.sep) else o.model,
-               len(manifest["packages"]), ", ".join(config["sources"])), "",
+            % (os.path.relpath(path, REPO) if path.startswith(REPO + os.sep) else o.model, how,
+               len(manifest["packages"]), ", ".join(config["sources"])), ""] + cont + [
             "This card is generated by `tools/model_card.py` from the training run, the corpus "
             "manifest, the evaluation results and the model file; regenerate it rather than "
             "editing it.", ""]
@@ -307,6 +329,9 @@ def training_section(o, ck, last, lines, vals, ph, run_val):
                if a["silent_weight"] else " (silent-reference weight 0)", a["clip"],
                a["lstm_dropout"], a["seed"]),
            "- Learning rate: %s." % schedule_text(ph, lines)]
+    if ck.get("init"):
+        out.insert(2, "- Starting point: %s (train.py --init); the optimiser started afresh."
+                   % init_text(ck["init"]))
     averaged = [p for p in ph if p["args"].get("ema")]
     if averaged:
         out.append("- Weight averaging: %s; validation, the choice of the best checkpoint and "
@@ -321,7 +346,9 @@ def training_section(o, ck, last, lines, vals, ph, run_val):
         out.append("- Final learning rate: %g (log line at step %d)."
                    % (lr_lines[-1]["lr"], lr_lines[-1]["step"]))
     out += ["- Training time (data and compute, validation excluded): %s to the exported step, "
-            "%s for the whole run." % (hm(ck["train_seconds"]), hm(last["train_seconds"])),
+            "%s for the whole run%s." % (hm(ck["train_seconds"]), hm(last["train_seconds"]),
+                                        "" if not ck.get("init") else
+                                        "; the model it started from trained before that"),
             "- Hardware: \"%s\" (train.py's record)%s." % (
                 last.get("device_name", "not recorded"), "; " + o.hardware if o.hardware else ""),
             "- Exported checkpoint: `%s.pt`, step %d; %s." % (o.which, ck["step"], (
@@ -560,6 +587,13 @@ def reproduce_section(o, last, ev, dtypes, ph):
     cmds += [train_command(p["args"], p["end"], last["config"], resume=i > 0)
              + ("" if p["args"]["corpus"] != train_defaults["corpus"] else " --corpus " + pool)
              for i, p in enumerate(ph)]
+    init = last.get("init")
+    if init and init.get("commit") and ph[0]["args"].get("init"):
+        # the starting weights as they were at their commit, whatever the tree holds now
+        k = 3
+        cmds[k] = cmds[k].replace("--init %s" % ph[0]["args"]["init"], "--init init.safetensors")
+        cmds.insert(k, "git show %s:%s > init.safetensors   # the weights it started from"
+                    % (init["commit"][:12], init["repo_path"]))
     started = sorted({p["args"]["steps"] for p in ph if p["args"]["steps"] != p["end"]})
     if len(ph) == 1 and started:
         cmds.append("#    --steps: where the run stopped (it was started with --steps %d)"
@@ -649,7 +683,7 @@ def build(o):
     a = ck["args"]
     run_val = a["val_dir"] or os.path.join(os.path.dirname(os.path.abspath(o.run)),
                                            "validation-%d" % a["val_seed"])
-    md = (summary_section(o, config, manifest) + config_section(config, dtypes, size, match)
+    md = (summary_section(o, config, manifest, ck.get("init")) + config_section(config, dtypes, size, match)
           + training_section(o, ck, last, lines, vals, ph, run_val)
           + eval_section(o, ev, config, run_val) + limits_section(o, ev, fit, oracle, config)
           + data_section(manifest, a)
@@ -706,6 +740,26 @@ def selftest():
         fails.append("a log whose first session record is not at step 0: no CardError")
     except CardError:
         pass
+    # a run started with --init and --warmup, resumed once
+    init = {"path": "models/default.safetensors", "sha256": "ab" * 32, "bytes": 1,
+            "commit": "1cea4f1" + "0" * 33, "repo_path": "models/default.safetensors"}
+    first = dict(base, init="models/default.safetensors", seed=2, lr=3e-4, warmup=100,
+                 decay_start=100, decay_steps=3000, decay_lr=1e-5, ema=0.998)
+    sessions = [{"step": 0, "session": {"args": first, "init": init}},
+                {"step": 900, "session": {"args": dict(first, resume=True, init=None)}}]
+    last = {"step": 2000, "args": sessions[-1]["session"]["args"], "init": init}
+    ph = phases(sessions, last)
+    check("phases from --init", [(p["start"], p["end"], p["sessions"]) for p in ph],
+          [(0, 2000, 2)])
+    check("schedule from --init", schedule_text(ph, []),
+          "steps 0-100: rising linearly from 3e-06 to 0.0003; steps 100-2000: a cosine from "
+          "0.0003 down to 1e-05 over steps 100-3100")
+    check("command from --init", train_command(ph[0]["args"], ph[0]["end"], config),
+          "/usr/bin/python3 tools/train.py --run runs/x --hidden 192 --layers 2 --hop 512 "
+          "--steps 2000 --crop 4 --lr 0.0003 --decay-start 100 --decay-steps 3000 "
+          "--decay-lr 1e-05 --ema 0.998 --init models/default.safetensors --warmup 100 --seed 2")
+    check("init text", init_text(init), "the weights of `models/default.safetensors` at "
+          "commit 1cea4f100000 (sha256 abababababababab...)")
     summ = lambda d: {"summary": {s: {"improvement": {"mean": v}} for s, v in d.items()}}
     check("limits rows", limits_rows(["music", "speech", "sfx"],
                                      summ({"music": 6.96, "speech": 5.81, "sfx": 5.62}),

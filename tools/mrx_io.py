@@ -23,7 +23,7 @@ import re
 
 import numpy as np
 import safetensors.numpy
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 
 FORMAT = "mrxcl-mrx-1"
 DEFAULT_SOURCES = ("music", "speech", "sfx")
@@ -292,10 +292,14 @@ def save_model(path, state_dict, config, dtype=None):
 
 
 def read_model_file(path):
-    """(tensors as float32 numpy arrays, config), without torch."""
-    with safe_open(str(path), framework="numpy") as f:
-        config = config_from_metadata(f.metadata())
-        tensors = {k: f.get_tensor(k).astype(np.float32) for k in f.keys()}
+    """(tensors as float32 numpy arrays, config), without torch. A file that is not a
+    complete safetensors file raises ModelError (a missing one OSError)."""
+    try:
+        with safe_open(str(path), framework="numpy") as f:
+            config = config_from_metadata(f.metadata())
+            tensors = {k: f.get_tensor(k).astype(np.float32) for k in f.keys()}
+    except SafetensorError as e:
+        raise ModelError("%s: not a readable safetensors file (%s)" % (path, e))
     tensors = validate_state_dict(tensors, config)
     return tensors, config
 

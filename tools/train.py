@@ -5,6 +5,7 @@
              [--hidden 256 --layers 3 --windows 1024,2048,4096 --hop 256 --sample-rate 44100]
              [--batch 8 --crop 6 --lr 1e-3 --clip 5] [--device cuda] [--workers 4]
     train.py --run runs/NAME --resume [--steps N]        continue from RUN/last.pt
+    train.py --run runs/NEW --init MODEL.safetensors ... a new run from a model file's weights
     train.py ... --time-limit 9                          stop (validated, saved) within 9 min
     train.py --run runs/NAME --export models/default.safetensors [--f16] [--which best]
     train.py --flops-only [model flags]                  print the cost of a configuration
@@ -29,6 +30,12 @@ if the folder has no tracks), scored with SI-SDR (eval.si_sdr) per stem next to 
 as the estimate; the best checkpoint is the one with the highest mean SI-SDR improvement
 over the stems. BatchNorm: train mode while training (batch statistics, running statistics
 updated), eval mode for validation and export (running statistics, what the engine uses).
+
+Starting point: random weights (seeded), or with --init MODEL the weights of an mrxcl model
+file (the shipped default model, a converted checkpoint), whose configuration then replaces
+the model flags; the optimiser starts afresh, so --warmup W (the learning rate rising
+linearly over steps 0 .. W) keeps Adam's first, unscaled steps from throwing away what the
+weights already know. The file's SHA-256 is kept in the checkpoints and the session record.
 
 Weight averaging: --ema D keeps an exponential moving average of the weights, updated after
 every optimiser step as avg = D avg + (1 - D) w (BatchNorm's running statistics too), started
@@ -315,8 +322,68 @@ def selftest(seed=None):
             fails.append("scored(): the module does not hold the average")
     if any(not torch.equal(v, before[k]) for k, v in net.state_dict().items()):
         fails.append("scored(): the module's own state not restored")
+    fails += schedule_selftest()
+    fails += init_selftest(seed)
     if fails:
         fails.insert(0, "train.py --selftest failed (seed %d, decay %.4f)" % (seed, decay))
+    return fails
+
+
+def schedule_selftest():
+    """scheduled_lr against the schedule written out by hand."""
+    fails = []
+    a = parse_args(["--lr", "4e-4", "--warmup", "4", "--decay-start", "2", "--decay-steps", "8",
+                    "--decay-lr", "0"])
+    cos = lambda k: 4e-4 * 0.5 * (1 + math.cos(math.pi * k / 8))  # noqa: E731
+    want = [4e-4 * 1 / 4, 4e-4 * 2 / 4, cos(0) * 3 / 4, cos(1), cos(2), cos(8), cos(8)]
+    got = [scheduled_lr(a, s) for s in (0, 1, 2, 3, 4, 10, 50)]
+    if any(g is None or abs(g - w) > 1e-15 for g, w in zip(got, want)):
+        fails.append("scheduled_lr with warm-up inside the decay: %s, want %s" % (got, want))
+    a = parse_args(["--lr", "1e-3", "--warmup", "2"])
+    got = [scheduled_lr(a, s) for s in (0, 1, 2, 3)]
+    if got != [5e-4, 1e-3, 1e-3, None]:
+        fails.append("scheduled_lr, warm-up alone: %s, want [5e-4, 1e-3, 1e-3, None]" % got)
+    if [scheduled_lr(parse_args([]), s) for s in (0, 1, 100)] != [None] * 3:
+        fails.append("scheduled_lr without a schedule sets a rate")
+    return fails
+
+
+def init_selftest(seed):
+    """read_init on a random model file written by mrx_io: the same tensors, the file's
+    configuration and SHA-256; a truncated file refused with mrx_io.ModelError."""
+    import hashlib
+    import tempfile
+
+    fails = []
+    config = dict(mrx_io.default_config(), hidden=8, lstm_layers=1,
+                  window_lengths=[64, 128], hop=32)
+    sd = mrx_io.random_state_dict(config, seed % (1 << 31))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "m.safetensors")
+        mrx_io.save_model(path, sd, config, dtype="f32")
+        rec, got, cfg = read_init(path)
+        with open(path, "rb") as f:
+            data = f.read()
+        if rec["sha256"] != hashlib.sha256(data).hexdigest() or rec["bytes"] != len(data):
+            fails.append("read_init: wrong sha256 or size")
+        if cfg != mrx_io.config_from_metadata(mrx_io.config_to_metadata(config)):
+            fails.append("read_init: configuration %s, want %s" % (cfg, config))
+        bad = [k for k, v in sd.items() if k in got and not np.array_equal(
+            got[k].numpy(), np.asarray(v, dtype=np.float32))]
+        if bad or set(got) - set(sd):
+            fails.append("read_init: tensors differ: %s" % (bad or sorted(set(got) - set(sd))))
+        model = mrx_ref.MRX(**cfg)
+        missing, unexpected = model.load_state_dict(got, strict=False)
+        if [k for k in missing if not k.endswith("num_batches_tracked")] or unexpected:
+            fails.append("read_init: state_dict does not load into MRX: %s %s"
+                         % (missing, unexpected))
+        with open(path, "wb") as f:
+            f.write(data[:len(data) - 100])
+        try:
+            read_init(path)
+            fails.append("read_init: a truncated file was accepted")
+        except mrx_io.ModelError:
+            pass
     return fails
 
 
@@ -414,6 +481,11 @@ def parse_args(argv):
     ap.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
                     help="validate, keep as best and export an exponential moving average of "
                          "the weights with this decay per step (e.g. 0.999; 0: off)")
+    ap.add_argument("--init", default=None, metavar="MODEL",
+                    help="start a new run from the weights of an mrxcl model file "
+                         "(its configuration replaces the model flags)")
+    ap.add_argument("--warmup", type=int, default=0, metavar="STEPS",
+                    help="learning rate rising linearly from lr/STEPS to lr over steps 0..STEPS")
     ap.add_argument("--silent-weight", type=float, default=0.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="cpu")
@@ -444,6 +516,53 @@ def config_from_args(args):
               "sources": ["music", "speech", "sfx"]}
     mrx_io.check_config(config)
     return config
+
+
+def scheduled_lr(args, step):
+    """The learning rate that the schedule sets for this step, or None where the optimiser
+    keeps its own (constant --lr, or what the plateau scheduler made of it): the cosine from
+    --decay-start on, times the warm-up factor (step+1)/W over steps 0..W-1; --lr again at
+    step W (a resumed run finds it in the optimiser's state after that)."""
+    lr = None
+    if args.decay_start is not None and step >= args.decay_start:
+        frac = min(1.0, (step - args.decay_start) / max(1, args.decay_steps))
+        lr = args.decay_lr + (args.lr - args.decay_lr) * 0.5 * (1.0 + math.cos(math.pi * frac))
+    if step < args.warmup:
+        lr = (args.lr if lr is None else lr) * (step + 1) / args.warmup
+    elif step == args.warmup and args.warmup and lr is None:
+        lr = args.lr
+    return lr
+
+
+def read_init(path):
+    """(record, state_dict of float32 tensors, config) of the model file a run starts from.
+    The record: path, sha256, size and, when the file is tracked by git and unmodified, the
+    commit that last changed it (so that the model card can name the weights exactly).
+    Raises OSError or mrx_io.ModelError."""
+    import hashlib
+    import subprocess
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    tensors, config = mrx_io.read_model_file(path)
+    rec = {"path": path, "sha256": h.hexdigest(), "bytes": os.path.getsize(path)}
+    where = os.path.dirname(os.path.abspath(path))
+    try:
+        git = lambda *a: subprocess.run(("git",) + a, cwd=where, capture_output=True,  # noqa
+                                        text=True, timeout=30)
+        name = os.path.basename(path)
+        if (git("ls-files", "--error-unmatch", name).returncode == 0
+                and git("diff", "--quiet", "HEAD", "--", name).returncode == 0):
+            commit = git("log", "-1", "--format=%H", "--", name).stdout.strip()
+            top = git("rev-parse", "--show-toplevel").stdout.strip()
+            if commit and top:
+                rec["commit"] = commit
+                rec["repo_path"] = os.path.relpath(os.path.abspath(path), top)
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return rec, {k: torch.from_numpy(a) for k, a in tensors.items()}, config
 
 
 def log_line(run, rec):
@@ -506,7 +625,15 @@ def main(argv=None):
         torch.backends.cudnn.allow_tf32 = True
 
     ck = None
+    init = init_sd = None
     last_path = os.path.join(args.run, "last.pt")
+    if args.resume and args.init:
+        print("train: --init starts a new run, --resume continues %s: not both" % last_path,
+              file=sys.stderr)
+        return 2
+    if args.warmup < 0:
+        print("train: --warmup %d: a number of steps, 0 or more" % args.warmup, file=sys.stderr)
+        return 2
     if args.resume:
         if not os.path.exists(last_path):
             print("train: --resume but %s does not exist" % last_path, file=sys.stderr)
@@ -523,6 +650,23 @@ def main(argv=None):
         if config != config_from_args(args):
             print("train: resuming with the checkpoint's configuration")
     else:
+        if args.init:
+            try:
+                init, init_sd, config = read_init(args.init)
+            except (OSError, mrx_io.ModelError) as e:
+                print("train: --init %s: %s" % (args.init, getattr(e, "strerror", None) or e),
+                      file=sys.stderr)
+                return 1
+            # the session record and the checkpoints then state the model actually trained
+            for key, value in (("hidden", config["hidden"]), ("layers", config["lstm_layers"]),
+                               ("windows", ",".join(map(str, config["window_lengths"]))),
+                               ("hop", config["hop"]), ("sample_rate", config["sample_rate"])):
+                if getattr(args, key) != value:
+                    print("train: --%s %s from %s" % (key.replace("_", "-"), value, args.init))
+                    setattr(args, key, value)
+            print("train: starting from the weights of %s (sha256 %s%s)" % (
+                args.init, init["sha256"][:16],
+                ", commit %s" % init["commit"][:12] if init.get("commit") else ""))
         config = config_from_args(args)
         torch.manual_seed(args.seed)
         np.random.seed(args.seed)
@@ -545,6 +689,11 @@ def main(argv=None):
             print("train: fast_istft.selfcheck failed; use --reference-istft", file=sys.stderr)
             return 1
         fast_istft.install(model)  # model.forward; the cross net's forward stays fast_lstm's
+    if init_sd is not None:
+        missing, unexpected = model.load_state_dict(init_sd, strict=False)
+        missing = [k for k in missing if not k.endswith(".num_batches_tracked")]
+        if missing or unexpected:  # read_init validated the names: cannot happen
+            raise RuntimeError("--init: missing %s, unexpected %s" % (missing, unexpected))
     model.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="max", factor=0.5,
@@ -560,6 +709,7 @@ def main(argv=None):
         step = int(ck["step"])
         best = ck["best"]
         train_seconds = float(ck.get("train_seconds", 0.0))
+        init = ck.get("init")
         set_rng_state(ck["rng"])
         print("train: resumed %s at step %d (best score %.3f dB)"
               % (last_path, step, best["score"]))
@@ -609,12 +759,13 @@ def main(argv=None):
                         optimizer=opt.state_dict(),
                         scheduler=sched.state_dict(), step=step, config=config,
                         args=vars(args), rng=rng_state(), best=best, val=val,
-                        train_seconds=train_seconds, device_name=device_name)
+                        train_seconds=train_seconds, device_name=device_name, init=init)
 
     # Each session's flags, so that a run trained in sessions with different schedules (a
     # warm restart, a decay added later) can be described and reproduced (model_card.py).
     log_line(args.run, {"step": step, "session": {
         "args": vars(args), "device_name": device_name, "train_seconds": train_seconds,
+        "init": init,
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}})
     acc = {"loss": [], "snr": [], "gnorm": [], "data": 0.0, "compute": 0.0}
     skipped = 0
@@ -634,9 +785,8 @@ def main(argv=None):
         est = model(mix)
         loss, per_stem, _ = snr_terms(est, stems, mix, args.silent_weight)
         opt.zero_grad(set_to_none=True)
-        if args.decay_start is not None and step >= args.decay_start:
-            frac = min(1.0, (step - args.decay_start) / max(1, args.decay_steps))
-            lr = args.decay_lr + (args.lr - args.decay_lr) * 0.5 * (1.0 + math.cos(math.pi * frac))
+        lr = scheduled_lr(args, step)
+        if lr is not None:
             for group in opt.param_groups:
                 group["lr"] = lr
         if not torch.isfinite(loss):
