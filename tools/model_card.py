@@ -267,6 +267,24 @@ def init_text(init):
     return "the weights of %s (sha256 %s...)" % (where, init["sha256"][:16])
 
 
+def lineage_text(train_seconds, init):
+    """What the training time line adds for a run begun with --init: the runs before it,
+    from the training record of the file it started from (mrx_io), when it has one."""
+    prior = (init or {}).get("training")
+    if not init:
+        return ""
+    if not prior or not prior["history"]:
+        return "; the model it started from trained before that (its file records no history)"
+    hist = prior["history"]
+    steps = sum(int(h["steps"]) for h in hist)
+    total = train_seconds + sum(float(h["seconds"]) for h in hist)
+    return ("; with the %d run%s before it that its starting file records (%d steps, %s), "
+            "%s in all%s" % (len(hist), "" if len(hist) == 1 else "s", steps,
+                             hm(total - train_seconds).split(" (")[0], hm(total),
+                             "" if prior["complete"] else ", and more before those, which "
+                             "recorded no history"))
+
+
 def summary_section(o, config, manifest, init=None):
     path = os.path.abspath(o.model)
     how = ("trained it from scratch (no pretrained weights, no DnR data)" if init is None else
@@ -347,8 +365,7 @@ def training_section(o, ck, last, lines, vals, ph, run_val):
                    % (lr_lines[-1]["lr"], lr_lines[-1]["step"]))
     out += ["- Training time (data and compute, validation excluded): %s to the exported step, "
             "%s for the whole run%s." % (hm(ck["train_seconds"]), hm(last["train_seconds"]),
-                                        "" if not ck.get("init") else
-                                        "; the model it started from trained before that"),
+                                        lineage_text(ck["train_seconds"], ck.get("init"))),
             "- Hardware: \"%s\" (train.py's record)%s." % (
                 last.get("device_name", "not recorded"), "; " + o.hardware if o.hardware else ""),
             "- Exported checkpoint: `%s.pt`, step %d; %s." % (o.which, ck["step"], (
@@ -760,6 +777,20 @@ def selftest():
           "--decay-lr 1e-05 --ema 0.998 --init models/default.safetensors --warmup 100 --seed 2")
     check("init text", init_text(init), "the weights of `models/default.safetensors` at "
           "commit 1cea4f100000 (sha256 abababababababab...)")
+    check("lineage without a record", lineage_text(3600.0, init),
+          "; the model it started from trained before that (its file records no history)")
+    stage = {"steps": 8400, "seconds": 26820.0, "device": "cpu", "batch": 8, "crop": 4.0,
+             "seed": 1, "started_from": None}
+    hist = dict(init, training={"history": [stage, dict(stage, steps=1650, seconds=4896.0)],
+                                "complete": True})
+    check("lineage with a record", lineage_text(1800.0, hist),
+          "; with the 2 runs before it that its starting file records (10050 steps, 8.81 h), "
+          "9.31 h (9 h 19 min) in all")
+    hist["training"]["complete"] = False
+    check("lineage with an incomplete record", lineage_text(0.0, hist),
+          "; with the 2 runs before it that its starting file records (10050 steps, 8.81 h), "
+          "8.81 h (8 h 49 min) in all, and more before those, which recorded no history")
+    check("no lineage from scratch", lineage_text(1.0, None), "")
     summ = lambda d: {"summary": {s: {"improvement": {"mean": v}} for s, v in d.items()}}
     check("limits rows", limits_rows(["music", "speech", "sfx"],
                                      summ({"music": 6.96, "speech": 5.81, "sfx": 5.62}),

@@ -14,10 +14,21 @@ only partly determine, is stored in the safetensors `__metadata__` (all strings)
     lstm_layers    "3"
     sources        "music,speech,sfx" output order, comma-separated
 
+and, in files that tools/train.py exported, the training behind the weights (optional,
+informative only: the engine ignores it), as one JSON string:
+
+    training       {"history": [STAGE, ...], "complete": true|false}
+
+a STAGE per training run, oldest first: {"steps", "seconds" (training time, validation
+excluded), "device", "batch", "crop", "seed", "started_from" (sha256 of the model file the run
+began from with train.py --init, or null for random weights), "commit" (that file's git commit,
+when known)}. "complete" is false when a run began from a file that recorded no history.
+
 This module needs only numpy and safetensors.numpy, so that make_random_model.py
 works on machines without torch; load_model() alone imports torch (and mrx_ref).
 """
 
+import json
 import os
 import re
 
@@ -270,12 +281,34 @@ def config_from_metadata(meta):
     return config
 
 
-def save_model(path, state_dict, config, dtype=None):
+def training_to_metadata(training):
+    """The "training" metadata string of a {"history": [...], "complete": bool} record."""
+    if (not isinstance(training, dict) or not isinstance(training.get("history"), list)
+            or not isinstance(training.get("complete"), bool)):
+        raise ModelError("training record needs a 'history' list and a 'complete' flag")
+    return json.dumps(training, sort_keys=True, separators=(",", ":"))
+
+
+def training_from_metadata(meta):
+    """The training record of a model file's metadata, or None if it has none."""
+    text = (meta or {}).get("training")
+    if text is None:
+        return None
+    try:
+        training = json.loads(text)
+        training_to_metadata(training)
+    except (ValueError, ModelError) as e:
+        raise ModelError("bad mrxcl metadata: 'training' is not a training record (%s)" % e)
+    return training
+
+
+def save_model(path, state_dict, config, dtype=None, training=None):
     """Write an mrxcl model file.
 
     state_dict: the authors' names -> torch tensors or numpy arrays (num_batches_tracked
     entries are dropped; every other tensor is checked against `config`).
     dtype: float32 (default; torch.float32, np.float32 or "f32") or float16.
+    training: the training record to store (see the module docstring), or None.
     """
     np_dtype = _numpy_dtype(dtype)
     tensors = validate_state_dict(state_dict, config)
@@ -284,24 +317,30 @@ def save_model(path, state_dict, config, dtype=None):
         if big:
             raise ModelError("tensor %s does not fit in float16" % big[0])
     out = {k: np.ascontiguousarray(a, dtype=np_dtype) for k, a in tensors.items()}
-    safetensors.numpy.save_file(out, str(path), metadata=config_to_metadata(config))
+    meta = config_to_metadata(config)
+    if training is not None:
+        meta["training"] = training_to_metadata(training)
+    safetensors.numpy.save_file(out, str(path), metadata=meta)
     # safetensors creates its files 0600; give the model the mode open() would.
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(str(path), 0o666 & ~umask)
 
 
-def read_model_file(path):
-    """(tensors as float32 numpy arrays, config), without torch. A file that is not a
-    complete safetensors file raises ModelError (a missing one OSError)."""
+def read_model_file(path, with_training=False):
+    """(tensors as float32 numpy arrays, config), without torch; with with_training, also
+    the file's training record (None if it has none). A file that is not a complete
+    safetensors file raises ModelError (a missing one OSError)."""
     try:
         with safe_open(str(path), framework="numpy") as f:
-            config = config_from_metadata(f.metadata())
+            meta = f.metadata()
+            config = config_from_metadata(meta)
+            training = training_from_metadata(meta)
             tensors = {k: f.get_tensor(k).astype(np.float32) for k in f.keys()}
     except SafetensorError as e:
         raise ModelError("%s: not a readable safetensors file (%s)" % (path, e))
     tensors = validate_state_dict(tensors, config)
-    return tensors, config
+    return (tensors, config, training) if with_training else (tensors, config)
 
 
 def load_model(path):

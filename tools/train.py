@@ -354,6 +354,8 @@ def init_selftest(seed):
     import hashlib
     import tempfile
 
+    import safetensors.numpy
+
     fails = []
     config = dict(mrx_io.default_config(), hidden=8, lstm_layers=1,
                   window_lengths=[64, 128], hop=32)
@@ -384,7 +386,56 @@ def init_selftest(seed):
             fails.append("read_init: a truncated file was accepted")
         except mrx_io.ModelError:
             pass
+        # training records: a run from scratch, one from a file with a history, one from a
+        # file without
+        args = {"batch": 8, "crop": 4.0, "seed": 3}
+        first = training_record({"args": args, "step": 500, "train_seconds": 3600.04,
+                                 "device_name": "cpu"})
+        want = {"history": [{"steps": 500, "seconds": 3600.0, "device": "cpu", "batch": 8,
+                             "crop": 4.0, "seed": 3, "started_from": None}], "complete": True}
+        if first != want:
+            fails.append("training_record from scratch: %s, want %s" % (first, want))
+        mrx_io.save_model(path, sd, config, dtype="f16", training=first)
+        rec, _, _ = read_init(path)
+        if rec["training"] != first:
+            fails.append("read_init: training record %s, want %s" % (rec["training"], first))
+        second = training_record({"args": dict(args, seed=4), "step": 70, "train_seconds": 60,
+                                  "device_name": "cuda", "init": rec})
+        if ([h["steps"] for h in second["history"]] != [500, 70] or not second["complete"]
+                or second["history"][1]["started_from"] != rec["sha256"]):
+            fails.append("training_record after --init: %s" % second)
+        orphan = training_record({"args": args, "step": 9, "train_seconds": 1.0,
+                                  "init": dict(rec, training=None)})
+        if len(orphan["history"]) != 1 or orphan["complete"]:
+            fails.append("training_record from a file without history: %s" % orphan)
+        mrx_io.save_model(path, sd, config, dtype="f32")
+        if read_init(path)[0]["training"] is not None:
+            fails.append("read_init: a training record where the file has none")
+        for bad in ("{", "[]", '{"history": 3, "complete": true}'):
+            meta = dict(mrx_io.config_to_metadata(config), training=bad)
+            safetensors.numpy.save_file({k: np.asarray(v, dtype=np.float32)
+                                         for k, v in mrx_io.validate_state_dict(sd, config)
+                                         .items()}, path, metadata=meta)
+            try:
+                read_init(path)
+                fails.append("read_init: training metadata %r was accepted" % bad)
+            except mrx_io.ModelError:
+                pass
     return fails
+
+
+def training_record(ck):
+    """The model file's training record (mrx_io) for checkpoint `ck`: the history of the
+    model its run started from, when that file recorded one, and this run as its last stage."""
+    a, init = ck["args"], ck.get("init")
+    stage = {"steps": int(ck["step"]), "seconds": round(float(ck.get("train_seconds", 0.0)), 1),
+             "device": ck.get("device_name"), "batch": a["batch"], "crop": a["crop"],
+             "seed": a["seed"], "started_from": init["sha256"] if init else None}
+    if init and init.get("commit"):
+        stage["commit"] = init["commit"]
+    prior = (init or {}).get("training")
+    return {"history": (list(prior["history"]) if prior else []) + [stage],
+            "complete": init is None or bool(prior and prior["complete"])}
 
 
 def export(args):
@@ -402,7 +453,8 @@ def export(args):
     out_dir = os.path.dirname(os.path.abspath(args.export))
     os.makedirs(out_dir, exist_ok=True)
     tmp = args.export + ".tmp"
-    mrx_io.save_model(tmp, model.state_dict(), config, dtype=dtype)
+    training = training_record(ck)
+    mrx_io.save_model(tmp, model.state_dict(), config, dtype=dtype, training=training)
     os.replace(tmp, args.export)
     # Read it back and compare with the checkpoint on one second of noise.
     back, _ = mrx_io.load_model(args.export)
@@ -421,6 +473,12 @@ def export(args):
         print("validation at that step: %s" % json.dumps(ck["val"]))
     print("training time %.2f h on %s, %d steps" % (ck.get("train_seconds", 0) / 3600,
                                                    ck.get("device_name", "?"), ck["step"]))
+    hist = training["history"]
+    if len(hist) > 1:
+        print("with the runs before it: %d steps, %.2f h in %d runs%s" % (
+            sum(h["steps"] for h in hist), sum(h["seconds"] for h in hist) / 3600, len(hist),
+            "" if training["complete"] else " (the first started from a model file that "
+            "recorded no history)"))
     return 0
 
 
@@ -536,8 +594,9 @@ def scheduled_lr(args, step):
 
 def read_init(path):
     """(record, state_dict of float32 tensors, config) of the model file a run starts from.
-    The record: path, sha256, size and, when the file is tracked by git and unmodified, the
-    commit that last changed it (so that the model card can name the weights exactly).
+    The record: path, sha256, size, the file's training record (mrx_io; None if it has none)
+    and, when the file is tracked by git and unmodified, the commit that last changed it (so
+    that the model card can name the weights exactly).
     Raises OSError or mrx_io.ModelError."""
     import hashlib
     import subprocess
@@ -546,8 +605,9 @@ def read_init(path):
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
-    tensors, config = mrx_io.read_model_file(path)
-    rec = {"path": path, "sha256": h.hexdigest(), "bytes": os.path.getsize(path)}
+    tensors, config, training = mrx_io.read_model_file(path, with_training=True)
+    rec = {"path": path, "sha256": h.hexdigest(), "bytes": os.path.getsize(path),
+           "training": training}
     where = os.path.dirname(os.path.abspath(path))
     try:
         git = lambda *a: subprocess.run(("git",) + a, cwd=where, capture_output=True,  # noqa
