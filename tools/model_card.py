@@ -277,10 +277,10 @@ def lineage_text(train_seconds, init):
         return "; the model it started from trained before that (its file records no history)"
     hist = prior["history"]
     steps = sum(int(h["steps"]) for h in hist)
-    total = train_seconds + sum(float(h["seconds"]) for h in hist)
-    return ("; with the %d run%s before it that its starting file records (%d steps, %s), "
-            "%s in all%s" % (len(hist), "" if len(hist) == 1 else "s", steps,
-                             hm(total - train_seconds).split(" (")[0], hm(total),
+    before = sum(float(h["seconds"]) for h in hist)
+    return ("; with the %d run%s before it that its starting file records (%d steps, %.2f h), "
+            "%s in all%s" % (len(hist), "" if len(hist) == 1 else "s", steps, before / 3600.0,
+                             hm(train_seconds + before),
                              "" if prior["complete"] else ", and more before those, which "
                              "recorded no history"))
 
