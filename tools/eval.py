@@ -76,8 +76,49 @@ def si_sdr(estimate, reference):
     return 10.0 * np.log10(tt / nn_)
 
 
+GAP_FRAME_S = 0.05      # activity is judged on 50 ms frames of the reference
+GAP_BELOW_DB = -50.0    # a frame this far below the reference's loudest frame is a gap
+
+
+def gap_error(estimate, reference, rate):
+    """How much of an estimate's SI-SDR error lies in the reference's silences.
+
+    The reference is cut into GAP_FRAME_S frames (channels together); a frame whose mean
+    energy is GAP_BELOW_DB or more below the loudest frame's is a gap (the stem is absent
+    there: between speech utterances, before the music starts). Returns (gap share of the
+    error energy, SI-SDR counting only the error outside the gaps), with si_sdr's centring
+    and projection; the second is what the estimate would score were it silent in the gaps
+    and unchanged elsewhere, the most that pushing absent stems to silence (train.py
+    --silent-weight) could gain on this track. (nan, nan) for a silent reference."""
+    e = np.asarray(estimate, dtype=np.float64)
+    s = np.asarray(reference, dtype=np.float64)
+    if e.ndim == 1:
+        e, s = e[None], s[None]
+    e = e - e.mean(axis=-1, keepdims=True)
+    s = s - s.mean(axis=-1, keepdims=True)
+    ss = float((s * s).sum())
+    if ss == 0.0:
+        return float("nan"), float("nan")
+    alpha = float((e * s).sum()) / ss
+    noise = e - alpha * s
+    frame = max(1, int(round(GAP_FRAME_S * rate)))
+    n = -(-s.shape[1] // frame)
+    pad = n * frame - s.shape[1]
+    energy = np.pad((s * s).sum(0), (0, pad)).reshape(n, frame).mean(1)
+    gap = np.repeat(energy < energy.max() * 10.0 ** (GAP_BELOW_DB / 10.0), frame)
+    gap = gap[:s.shape[1]]
+    n_all = float((noise * noise).sum())
+    n_gap = float((noise[:, gap] ** 2).sum())
+    tt = alpha * alpha * ss
+    share = n_gap / n_all if n_all > 0 else 0.0
+    active = n_all - n_gap
+    if tt == 0.0:
+        return share, float("-inf")
+    return share, (10.0 * np.log10(tt / active) if active > 0 else float("inf"))
+
+
 def selftest():
-    """Check si_sdr against hand-computed values; returns a list of failures."""
+    """Check si_sdr and gap_error against hand-computed values; returns a list of failures."""
     fails = []
 
     def check(name, got, want, tol=1e-9):
@@ -107,6 +148,29 @@ def selftest():
     check("exact copy", si_sdr(2 * s, s), float("inf"))
     # Orthogonal estimate: alpha = 0.
     check("orthogonal", si_sdr(np.array([1.0, 1.0, -1.0, -1.0]), s), float("-inf"))
+    # gap_error at 16 kHz (50 ms frames of 800 samples): a 100 Hz sine of amplitude 1 in the
+    # first second (100 periods), silence in the second. The estimate adds 0.5 cos (same
+    # frequency: orthogonal to the sine over whole periods) in the first second and a
+    # 250 Hz sine of amplitude 0.25 (250 periods) in the second. Every part has mean 0, so
+    # alpha = 1, ||target||^2 = 8000, error 0.25 * 8000 = 2000 in the active second and
+    # 0.0625 * 8000 = 500 in the gap: share 500/2500 = 0.2, SI-SDR 10 log10(8000/2500),
+    # without the gap's error 10 log10(8000/2000).
+    t = np.arange(16000) / 16000.0
+    z = np.zeros(16000)
+    ref = np.concatenate([np.sin(2 * np.pi * 100 * t), z])
+    est = ref + np.concatenate([0.5 * np.cos(2 * np.pi * 100 * t),
+                                0.25 * np.sin(2 * np.pi * 250 * t)])
+    share, active = gap_error(est, ref, 16000)
+    check("gap share", share, 0.2, 1e-9)
+    check("gap: SI-SDR", si_sdr(est, ref), 10 * np.log10(8000 / 2500.0), 1e-9)
+    check("gap: without the gap's error", active, 10 * np.log10(4.0), 1e-9)
+    share, active = gap_error(np.stack([est, ref]), np.stack([ref, ref]), 16000)
+    check("gap share, two channels", share, 0.2, 1e-9)
+    check("gap: two channels", active, 10 * np.log10(16000 / 2000.0), 1e-9)
+    share, active = gap_error(ref, ref, 16000)
+    check("gap: exact estimate", share, 0.0)
+    check("gap: exact estimate SI-SDR", active, float("inf"))
+    check("gap: silent reference", gap_error(est, np.zeros(32000), 16000)[1], float("nan"))
     return fails
 
 
@@ -329,8 +393,10 @@ def score_tracks(tracks, root, separate, log=sys.stderr):
                       % (rec["track"], mix.shape[1], s, ref.shape[1], e.shape[1], L), file=log)
             est_db = si_sdr(e[:, :L], ref[:, :L])
             mix_db = si_sdr(mix[:, :L], ref[:, :L])
+            share, active_db = gap_error(e[:, :L], ref[:, :L], rate)
             rec["stems"][s] = {"estimate": est_db, "mixture": mix_db,
-                               "improvement": est_db - mix_db}
+                               "improvement": est_db - mix_db, "gap_share": share,
+                               "silent_gaps": active_db - est_db}
         results.append(rec)
         print("eval: [%d/%d] %s (%.1f s, separated in %.1f s): %s"
               % (n + 1, len(tracks), rec["track"], rec["seconds"], dt,
@@ -351,8 +417,9 @@ def summarize(results):
     out = {}
     for s in order:
         out[s] = {}
-        for kind in ("estimate", "mixture", "improvement"):
-            v = np.array([r["stems"][s][kind] for r in results if s in r["stems"]], dtype=float)
+        for kind in ("estimate", "mixture", "improvement", "gap_share", "silent_gaps"):
+            v = np.array([r["stems"][s].get(kind, np.nan) for r in results if s in r["stems"]],
+                         dtype=float)
             v = v[np.isfinite(v)]
             out[s][kind] = {"mean": float(v.mean()) if len(v) else float("nan"),
                             "median": float(np.median(v)) if len(v) else float("nan"),
@@ -368,6 +435,14 @@ def format_table(summary):
             s, d["estimate"]["mean"], d["estimate"]["median"], d["mixture"]["mean"],
             d["mixture"]["median"], d["improvement"]["mean"], d["improvement"]["median"],
             d["estimate"]["count"]))
+    lines.append("error in the reference's gaps (frames %.0f dB below its loudest): share of "
+                 "the error energy, and the SI-SDR gained were the estimate silent there"
+                 % -GAP_BELOW_DB)
+    for s, d in summary.items():
+        if "gap_share" in d:
+            lines.append("%-12s share %4.2f (median %4.2f)   gain %5.2f dB (median %5.2f)" % (
+                s, d["gap_share"]["mean"], d["gap_share"]["median"], d["silent_gaps"]["mean"],
+                d["silent_gaps"]["median"]))
     return "\n".join(lines)
 
 

@@ -448,13 +448,16 @@ def eval_section(o, ev, config, run_val):
 
 
 def limits_rows(sources, ev, fit, oracle):
-    """Rows [stem, validation, training-pool mixtures, oracle masks] of mean SI-SDRi (dB
-    strings, "n/a" where a JSON is absent or the stem was not scored)."""
-    def mean(e, s):
-        if e is None or s not in e["summary"]:
+    """Rows [stem, validation, training-pool mixtures, oracle masks, gain were the
+    validation estimates silent in their references' gaps] of mean SI-SDRi (dB strings,
+    "n/a" where a JSON is absent or the stem was not scored)."""
+    def mean(e, s, kind="improvement"):
+        if e is None or s not in e["summary"] or kind not in e["summary"][s]:
             return None
-        return num(e["summary"][s]["improvement"].get("mean"))
-    return [[s, db(mean(ev, s)), db(mean(fit, s)), db(mean(oracle, s))] for s in sources]
+        return num(e["summary"][s][kind].get("mean"))
+    gain = lambda v: "n/a" if v is None else "+%.2f" % v  # noqa: E731
+    return [[s, db(mean(ev, s)), db(mean(fit, s)), db(mean(oracle, s)),
+             gain(mean(ev, s, "silent_gaps"))] for s in sources]
 
 
 def limits_section(o, ev, fit, oracle, config):
@@ -477,12 +480,17 @@ def limits_section(o, ev, fit, oracle, config):
            "themselves). A model that scores low on both mixture sets is limited by its "
            "training (too few steps, too small a network); one that scores well only on its "
            "training pools by how far the validation audio lies from them; the oracle bounds "
-           "what masking at these resolutions can reach.", ""]
+           "what masking at these resolutions can reach. The last column is what the "
+           "validation score would gain were the model's output silent wherever the stem is "
+           "absent (its reference's 50 ms frames 50 dB or more below the loudest, eval.py's "
+           "gap_error) and unchanged elsewhere: the most that training absent stems towards "
+           "silence (train.py --silent-weight) could bring.", ""]
     out += table(("Stem", "Validation (%d tracks)" % n(ev),
                    "Training-pool mixtures (%s)" % ("%d tracks, `%s`" % (n(fit), fit["dir"])
                                                     if fit else "not scored"),
                    "Oracle ratio masks (%s)" % ("%d tracks" % n(oracle) if oracle
-                                                else "not scored")),
+                                                else "not scored"),
+                   "Validation, silent in the gaps"),
                   limits_rows(config["sources"], ev, fit, oracle))
     return out + [""]
 
@@ -792,11 +800,12 @@ def selftest():
           "8.81 h (8 h 49 min) in all, and more before those, which recorded no history")
     check("no lineage from scratch", lineage_text(1.0, None), "")
     summ = lambda d: {"summary": {s: {"improvement": {"mean": v}} for s, v in d.items()}}
-    check("limits rows", limits_rows(["music", "speech", "sfx"],
-                                     summ({"music": 6.96, "speech": 5.81, "sfx": 5.62}),
+    ev = summ({"music": 6.96, "speech": 5.81, "sfx": 5.62})
+    ev["summary"]["speech"]["silent_gaps"] = {"mean": 0.234}
+    check("limits rows", limits_rows(["music", "speech", "sfx"], ev,
                                      summ({"music": 9.5, "speech": None}), None),
-          [["music", "6.96", "9.50", "n/a"], ["speech", "5.81", "n/a", "n/a"],
-           ["sfx", "5.62", "n/a", "n/a"]])
+          [["music", "6.96", "9.50", "n/a", "n/a"], ["speech", "5.81", "n/a", "n/a", "+0.23"],
+           ["sfx", "5.62", "n/a", "n/a", "n/a"]])
     check("portable", portable(["a --cache /d/c-cache --out /d/c",
                                 "b --manifest /d/c/manifest.json --run /r/x /r/validation-1",
                                 "c /d/cx /r/x2"],
