@@ -490,7 +490,7 @@ def limits_section(o, ev, fit, oracle, config):
                                                     if fit else "not scored"),
                    "Oracle ratio masks (%s)" % ("%d tracks" % n(oracle) if oracle
                                                 else "not scored"),
-                   "Validation, silent in the gaps"),
+                   "Validation: gain if silent in the stem's gaps"),
                   limits_rows(config["sources"], ev, fit, oracle))
     return out + [""]
 
