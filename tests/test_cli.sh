@@ -178,8 +178,12 @@ else not_ok "--version" "exit $RC, stdout '$(head -c 100 "$WORK/stdout")'"; fi
 expect_failure "no command" 2 "no command" "$BIN"
 expect_failure "unknown option" 2 "unknown option '--frobnicate'" \
     "$BIN" separate "$CLIP" -o @OUT@ -m "$MODEL" --frobnicate
-expect_failure "--chunk is not an option yet" 2 "unknown option '--chunk'" \
-    "$BIN" separate "$CLIP" -o @OUT@ -m "$MODEL" --chunk 10
+expect_failure "--overlap more than half of --chunk" 2 "more than half" \
+    "$BIN" separate "$CLIP" -o @OUT@ -m "$MODEL" --chunk 10 --overlap 6
+expect_failure "--chunk negative" 2 "invalid value '-1' for --chunk" \
+    "$BIN" separate "$CLIP" -o @OUT@ -m "$MODEL" --chunk -1
+expect_failure "--overlap without pieces" 2 "--chunk 0" \
+    "$BIN" separate "$CLIP" -o @OUT@ -m "$MODEL" --chunk 0 --overlap 1
 expect_failure "missing -o" 2 "-o DIR" "$BIN" separate "$CLIP" -m "$MODEL"
 expect_failure "flac rejects float" 2 "FLAC|float" \
     "$BIN" separate "$CLIP" -o @OUT@ -m "$MODEL" --format flac --subtype float
@@ -334,6 +338,74 @@ if need_device "separate: device by name, MRXCL_MODEL"; then
     [ "$props" = "1 16000 8000 0" ] || why="$why speech.wav is '$props';"
     if [ -z "$why" ]; then ok "separate: device by name, MRXCL_MODEL"
     else not_ok "separate: device by name, MRXCL_MODEL" "${why%;}"; fi
+fi
+
+# Long inputs are separated in cross-faded pieces (host/cli/chunked.c). The stems must
+# match the PyTorch reference separating the same pieces the same way
+# (tools/ref_separate.py chunked(), float64), and --chunk 0 the reference on the whole
+# input. This small random model forgets within a few frames, so cross-faded pieces come
+# within about 120 dB of the whole; pieces with hard cuts (--overlap 0) differ from it,
+# and must, so that their comparison tells where the pieces lie. (The cross-fade itself
+# is checked in tests/test_chunked.c.) A fresh random clip each run (16 kHz, the model's
+# rate: no resampling); its seed is printed on failure (SEED=N reruns it).
+if need_device "separate in pieces: the PyTorch reference, pieces and whole"; then
+    name="separate in pieces: the PyTorch reference, pieces and whole"
+    if ! "$PY" -c "import torch" 2>/dev/null; then
+        skip "$name" "torch is not importable"
+    else
+        seed=${SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
+        why=$("$PY" - "$ROOT/tools" "$BIN" "$MODEL" "$WORK/chunks" "$seed" 2>&1 <<'EOF'
+import os, subprocess, sys, wave
+import numpy as np
+tools, binary, model_path, work, seed = sys.argv[1:6]
+sys.path.insert(0, tools)
+import mrx_io, ref_separate
+from dnr_mix import read_wav
+os.makedirs(work)
+rng = np.random.default_rng(int(seed))
+frames = 3 * 16000 + int(rng.integers(0, 4000))
+pcm = np.round(np.clip(rng.standard_normal((2, frames)) * 0.1, -1, 1) * 32767).astype("<i2")
+with wave.open(os.path.join(work, "in.wav"), "wb") as w:
+    w.setnchannels(2); w.setsampwidth(2); w.setframerate(16000)
+    w.writeframes(pcm.T.tobytes())
+x = pcm.astype(np.float32) / 32768.0  # as libsndfile reads PCM16
+model = mrx_io.load_model(model_path)[0].double()
+sources = mrx_io.read_model_file(model_path)[1]["sources"]
+sep = lambda v: ref_separate.separate(model, v, double=True)  # [S, C, n]
+cases = {"faded": (["--chunk", "0.75", "--overlap", "0.2"], 12000, 3200),
+         "cut": (["--chunk", "0.75", "--overlap", "0"], 12000, 0),
+         "whole": (["--chunk", "0"], 0, 0)}
+refs = {case: ref_separate.chunked(sep, x, n, o) for case, (_, n, o) in cases.items()}
+def snr(ref, out):
+    err = np.sum((ref - out) ** 2)
+    return np.inf if err == 0 else 10 * np.log10(np.sum(ref ** 2) / err)
+problems = []
+for case, (args, length, overlap) in cases.items():
+    out_dir = os.path.join(work, case)
+    p = subprocess.run([binary, "separate", os.path.join(work, "in.wav"), "-o", out_dir,
+                        "-m", model_path, "-v"] + args, capture_output=True, text=True)
+    if p.returncode != 0:
+        problems.append("%s: exit %d: %s" % (case, p.returncode, p.stderr[-300:]))
+        continue
+    n = len(ref_separate.chunk_plan(frames, length, overlap))
+    want = "%d piece%s of up to" % (n, "s" if n > 1 else "")
+    if want not in p.stderr:
+        problems.append("%s: -v does not say '%s'" % (case, want))
+    for s, name in enumerate(sources):
+        y, rate = read_wav(os.path.join(out_dir, name + ".wav"))
+        for c in range(2):
+            v = snr(refs[case][s, c], y[c].astype(np.float64))
+            if not v >= 80:
+                problems.append("%s: %s channel %d: SNR %.1f dB against the reference, "
+                                "threshold 80" % (case, name, c, v))
+apart = min(snr(refs["whole"][s, c], refs["cut"][s, c]) for s in range(3) for c in range(2))
+if not apart < 60:
+    problems.append("the cut pieces' reference is within %.1f dB of the whole's" % apart)
+print("; ".join(problems))
+EOF
+)
+        if [ -z "$why" ]; then ok "$name"; else not_ok "$name" "seed $seed: $why"; fi
+    fi
 fi
 
 # A model file that train.py exported carries a training record in its metadata; the engine

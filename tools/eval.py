@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """Score MRX separations of a folder laid out like Divide and Remaster (DnR).
 
-    eval.py DIR --mrxcl build/mrxcl [-m MODEL] [--device D] [--limit N] [--json OUT]
-    eval.py DIR --reference -m MODEL [--device cpu|cuda] [--window S] [--limit N] [--json OUT]
+    eval.py DIR --mrxcl build/mrxcl [-m MODEL] [--device D] [--chunk S [--overlap S]]
+                [--limit N] [--json OUT]
+    eval.py DIR --reference -m MODEL [--device cpu|cuda] [--chunk S [--overlap S]] [--limit N]
+                [--json OUT]
     eval.py DIR --oracle [-m MODEL] [--limit N] [--json OUT]
     eval.py --selftest
 
@@ -10,10 +12,12 @@ DIR holds track folders (at any depth; DnR's tr/cv/tt or one of them) each with 
 the references music.wav, speech.wav, sfx.wav. For each track the mixture is separated by the
 mrxcl binary (`mrxcl separate DIR/track/mix.wav -o TMP -m MODEL`, stems named after the
 model's sources as `mrxcl info` prints them; without -m, the model embedded in the binary) or, with --reference, by the PyTorch reference
-module (mrx_io.load_model, float32, the whole track as one sequence, as the binary runs it;
-both are the bare network: no loudness normalisation, no mixture consistency); --window S
-separates with the reference in windows of S seconds that overlap by half, cross-faded
-(windowed()), to measure what chunked processing of long inputs would cost. Each stem is
+module (mrx_io.load_model, float32; both are the bare network: no loudness normalisation,
+no mixture consistency). Each track is separated whole, as one sequence (as the authors and
+DnR score), unless --chunk S asks for pieces of S seconds cross-faded over --overlap S
+seconds, the way `mrxcl separate` handles long inputs (its default is --chunk 30
+--overlap 2; ref_separate.chunked() is the same in Python): that measures what pieces
+cost. Each stem is
 scored with SI-SDR against its reference, next to the mixture used as the estimate; the
 improvement is the difference. Printed: mean and median per stem; --json writes every
 track's numbers too. Stems whose reference is silent have no SI-SDR and are left out of the
@@ -41,6 +45,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dnr_mix import read_wav  # noqa: E402
+from ref_separate import chunk_plan, chunked, seconds_to_frames  # noqa: E402
 
 REFERENCE_NAMES = ("music", "speech", "sfx")
 
@@ -124,6 +129,10 @@ def selftest():
     fails = []
 
     def check(name, got, want, tol=1e-9):
+        if isinstance(want, str):
+            if got != want:
+                fails.append("%s: got %r, want %r" % (name, got, want))
+            return
         if not (abs(got - want) <= tol or (np.isinf(want) and got == want)
                 or (np.isnan(want) and np.isnan(got))):
             fails.append("%s: got %r, want %r" % (name, got, want))
@@ -173,17 +182,21 @@ def selftest():
     check("gap: exact estimate", share, 0.0)
     check("gap: exact estimate SI-SDR", active, float("inf"))
     check("gap: silent reference", gap_error(est, np.zeros(32000), 16000)[1], float("nan"))
-    # windowed: a separator that works sample by sample (here three fixed gains) must come
-    # back unchanged whatever the window, so the cross-fade weights sum to one everywhere;
-    # one that returns ones everywhere, ones.
+    # chunked (ref_separate.py): the plan, by hand; a separator that works sample by sample
+    # (three fixed gains) comes back unchanged whatever the pieces, so the cross-fade
+    # weights sum to one everywhere; one that returns ones everywhere, ones.
+    check("chunk plan 100/40/10", str(chunk_plan(100, 40, 10)), "[(0, 40), (30, 70), (60, 100)]")
+    check("chunk plan 101/40/10", str(chunk_plan(101, 40, 10)),
+          "[(0, 40), (30, 70), (60, 100), (90, 101)]")
+    check("chunk plan, one piece", str(chunk_plan(100, 0, 0)), "[(0, 100)]")
     rng = np.random.default_rng(12345)
     x = rng.standard_normal((2, 1000))
     gains = lambda v: np.stack([0.5 * v, -0.3 * v, 2.0 * v], axis=1)  # noqa: E731
-    for win in (7, 64, 100, 999, 1000, 4000):
-        err = float(np.abs(windowed(gains, x, win) - gains(x)).max())
-        check("windowed, window %d: largest error" % win, err, 0.0, 1e-12)
+    for n, o in ((7, 3), (64, 0), (100, 50), (999, 20), (1000, 100), (4000, 10), (0, 0)):
+        err = float(np.abs(chunked(gains, x, n, o) - gains(x)).max())
+        check("chunked, pieces %d overlap %d: largest error" % (n, o), err, 0.0, 1e-12)
     ones = lambda v: np.ones((v.shape[0], 3, v.shape[1]))  # noqa: E731
-    check("windowed ones", float(np.abs(windowed(ones, x, 300) - 1.0).max()), 0.0, 1e-12)
+    check("chunked ones", float(np.abs(chunked(ones, x, 300, 100) - 1.0).max()), 0.0, 1e-12)
     return fails
 
 
@@ -220,15 +233,16 @@ def _no_model_env():
 
 
 class BinarySeparator:
-    def __init__(self, binary, model, device=None):
+    def __init__(self, binary, model, device=None, chunk_s=0.0, overlap_s=0.0):
         self.binary, self.model, self.device = binary, model, device
+        self.pieces = ["--chunk", repr(chunk_s)] + (["--overlap", repr(overlap_s)] if chunk_s > 0 else [])
         self.sources = mrxcl_sources(binary, model)
         self.tmp = tempfile.mkdtemp(prefix="mrxcl-eval-")
 
     def __call__(self, mix_path, mix, rate):
         out = os.path.join(self.tmp, "stems")
         shutil.rmtree(out, ignore_errors=True)
-        cmd = [self.binary, "separate", mix_path, "-o", out, "-q"]
+        cmd = [self.binary, "separate", mix_path, "-o", out, "-q"] + self.pieces
         if self.model:
             cmd += ["-m", self.model]
         if self.device is not None:
@@ -250,36 +264,8 @@ class BinarySeparator:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def windowed(separate, x, window):
-    """separate(x[:, a:b]) -> [C, S, b - a] applied to windows of `window` samples that
-    overlap by half, cross-faded with a periodic Hann window (whose halves sum to one) and
-    left unfaded at the two ends of the signal; the whole signal at once when it is no
-    longer than one window. x: [C, L]. Returns [C, S, L] (float64)."""
-    L = x.shape[-1]
-    if L <= window:
-        return np.asarray(separate(x), dtype=np.float64)
-    hop = window // 2
-    starts = list(range(0, L - window + 1, hop))
-    if starts[-1] + window < L:
-        starts.append(L - window)
-    fade = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(window) / window)
-    out, weight = None, np.zeros(L)
-    for a in starts:
-        y = np.asarray(separate(x[:, a:a + window]), dtype=np.float64)
-        w = fade.copy()
-        if a == 0:
-            w[:hop] = 1.0
-        if a + window >= L:
-            w[hop:] = 1.0
-        if out is None:
-            out = np.zeros(y.shape[:-1] + (L,))
-        out[..., a:a + window] += y * w
-        weight[a:a + window] += w
-    return out / weight
-
-
 class ReferenceSeparator:
-    def __init__(self, model, device=None, window_s=None):
+    def __init__(self, model, device=None, chunk_s=0.0, overlap_s=0.0):
         import torch
         import mrx_io
 
@@ -288,8 +274,9 @@ class ReferenceSeparator:
         self.net, self.config = mrx_io.load_model(model)
         self.net = self.net.to(self.device).eval()
         self.sources = list(self.config["sources"])
-        self.window = (None if window_s is None
-                       else max(2, int(round(window_s * self.config["sample_rate"]))))
+        rate = self.config["sample_rate"]
+        self.chunk = max(1, seconds_to_frames(chunk_s, rate)) if chunk_s > 0 else 0
+        self.overlap = seconds_to_frames(overlap_s, rate) if chunk_s > 0 else 0
 
     def _run(self, x):
         torch = self.torch
@@ -301,7 +288,7 @@ class ReferenceSeparator:
         if rate != self.config["sample_rate"]:
             raise RuntimeError("%s is at %d Hz, the model at %d Hz; --reference does not "
                                "resample" % (mix_path, rate, self.config["sample_rate"]))
-        y = self._run(mix) if self.window is None else windowed(self._run, mix, self.window)
+        y = chunked(self._run, mix, self.chunk, self.overlap)  # whole when chunk is 0
         return {s: y[:, k, :] for k, s in enumerate(self.sources)}
 
     def close(self):
@@ -512,9 +499,11 @@ def main(argv=None):
                     help="separate with the PyTorch reference instead of the binary")
     ap.add_argument("--oracle", action="store_true",
                     help="score ideal ratio masks at MODEL's STFT resolutions (no network)")
-    ap.add_argument("--window", type=float, default=None, metavar="S",
-                    help="--reference: separate in windows of S seconds overlapping by half, "
-                         "cross-faded (what chunked processing of long inputs would score)")
+    ap.add_argument("--chunk", type=float, default=0.0, metavar="S",
+                    help="separate in pieces of S seconds, cross-faded, as mrxcl separate "
+                         "--chunk does (default 0: each track whole)")
+    ap.add_argument("--overlap", type=float, default=None, metavar="S",
+                    help="with --chunk: seconds by which pieces overlap (default 2)")
     ap.add_argument("--device", default=None,
                     help="mrxcl: OpenCL device index or name part; --reference: torch device")
     ap.add_argument("--limit", type=int, default=None, help="score the first N tracks only")
@@ -538,8 +527,11 @@ def main(argv=None):
                  "--oracle [-m MODEL]")
     if args.reference and not args.model:
         ap.error("--reference needs -m MODEL")
-    if args.window is not None and (not args.reference or not args.window > 0):
-        ap.error("--window S needs --reference and S > 0")
+    if args.overlap is None:
+        args.overlap = 2.0 if args.chunk > 0 else 0.0
+    if args.chunk < 0 or args.overlap < 0 or (args.chunk == 0 and args.overlap > 0) or \
+            2 * args.overlap > args.chunk > 0 or (args.oracle and args.chunk > 0):
+        ap.error("--chunk S needs --mrxcl or --reference, S >= 0, and --overlap at most S / 2")
     tracks = find_tracks(args.dir)
     if args.limit is not None:
         tracks = tracks[:args.limit]
@@ -554,12 +546,13 @@ def main(argv=None):
         backend = "oracle ratio masks (windows %s, hop %d)" % (
             ",".join(str(n) for n in sep.windows), sep.hop)
     elif args.reference:
-        sep = ReferenceSeparator(args.model, args.device, args.window)
-        backend = "reference (PyTorch, %s%s)" % (
-            sep.device, "" if args.window is None else ", %g s windows" % args.window)
+        sep = ReferenceSeparator(args.model, args.device, args.chunk, args.overlap)
+        backend = "reference (PyTorch, %s)" % sep.device
     else:
-        sep = BinarySeparator(args.mrxcl, args.model, args.device)
+        sep = BinarySeparator(args.mrxcl, args.model, args.device, args.chunk, args.overlap)
         backend = "mrxcl (%s)" % args.mrxcl
+    if args.chunk > 0:
+        backend += ", %g s pieces overlapping by %g s" % (args.chunk, args.overlap)
     t0 = time.time()
     try:
         results = score_tracks(tracks, args.dir, sep)
@@ -580,7 +573,8 @@ def main(argv=None):
                "backend": ("oracle" if args.oracle else "reference" if args.reference
                            else "mrxcl"),
                "binary": os.path.abspath(args.mrxcl) if args.mrxcl else None,
-               "device": args.device, "window_seconds": args.window, "audio_seconds": audio, "separate_seconds": sep_time,
+               "device": args.device, "chunk_seconds": args.chunk,
+               "overlap_seconds": args.overlap, "audio_seconds": audio, "separate_seconds": sep_time,
                "summary": summary, "tracks": results}
         with open(args.json_out, "w") as f:
             json.dump(_json_safe(doc), f, indent=1)

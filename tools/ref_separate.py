@@ -2,15 +2,20 @@
 """Run the PyTorch reference MRX on raw float32 audio.
 
     ref_separate.py MODEL.safetensors INPUT.f32 OUTPUT.f32 --channels C [--double]
+                    [--chunk S [--overlap S]]
 
 INPUT is raw little-endian float32, planar [C][L] (L = file size / 4 / C), at the
 model's sample rate (no resampling, no loudness normalisation, no mixture
 consistency: the bare network). OUTPUT is raw little-endian float32 planar
 [S][C][L], source-major (sources in the model's order), then channel.
 --double runs the network in float64 (the weights are the file's float32 values).
+--chunk S separates in pieces of S seconds that overlap by --overlap seconds,
+cross-faded, exactly as `mrxcl separate --chunk S --overlap S` does (chunked(), the
+same plan and weights as host/cli/chunked.c); without it, the whole input at once.
 """
 
 import argparse
+import math
 import os
 import sys
 
@@ -18,6 +23,49 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mrx_io  # noqa: E402
+
+
+def seconds_to_frames(seconds, rate):
+    """As the mrxcl CLI rounds: llround(seconds * rate), halves away from zero."""
+    return int(math.floor(seconds * rate + 0.5))
+
+
+def chunk_plan(frames, length, overlap):
+    """[(start, end), ...] of the pieces of host/cli/chunked.h: pieces of `length`
+    frames every length - overlap frames, the last one ending at `frames`; one piece
+    when length is 0 or not shorter than the input. Needs 2 * overlap <= length."""
+    if frames < 1:
+        raise ValueError("no frames")
+    if length == 0 or length >= frames:
+        return [(0, frames)]
+    if 2 * overlap > length:
+        raise ValueError("overlap %d is more than half of the piece length %d" % (overlap, length))
+    step = length - overlap
+    count = 1 + (frames - length + step - 1) // step
+    return [(k * step, min(k * step + length, frames)) for k in range(count)]
+
+
+def chunked(separate_fn, x, length, overlap):
+    """separate_fn(x[..., a:b]) -> array whose last axis is time (b - a frames), applied
+    to the pieces of chunk_plan(); where two pieces overlap, the earlier is faded out and
+    the later faded in with w(i) = sin^2(pi/2 * (i + 0.5) / overlap), whose weights sum to
+    one. Returns the joined output in float64."""
+    frames = x.shape[-1]
+    plan = chunk_plan(frames, length, overlap)
+    if len(plan) == 1:
+        return np.asarray(separate_fn(x), dtype=np.float64)
+    w = np.sin(0.5 * np.pi * (np.arange(overlap) + 0.5) / overlap) ** 2
+    out = None
+    for k, (a, b) in enumerate(plan):
+        y = np.asarray(separate_fn(x[..., a:b]), dtype=np.float64)
+        if out is None:
+            out = np.zeros(y.shape[:-1] + (frames,))
+        if k > 0:
+            y[..., :overlap] *= w
+        if k + 1 < len(plan):
+            y[..., b - a - overlap:] *= 1.0 - w
+        out[..., a:b] += y
+    return out
 
 
 def separate(model, audio, double=False):
@@ -38,7 +86,13 @@ def main(argv=None):
     ap.add_argument("output")
     ap.add_argument("--channels", type=int, required=True)
     ap.add_argument("--double", action="store_true", help="compute in float64")
+    ap.add_argument("--chunk", type=float, default=0.0, metavar="S",
+                    help="separate in pieces of S seconds, as mrxcl --chunk (default: whole)")
+    ap.add_argument("--overlap", type=float, default=0.0, metavar="S",
+                    help="seconds by which pieces overlap, as mrxcl --overlap")
     args = ap.parse_args(argv)
+    if args.chunk < 0 or args.overlap < 0 or (args.chunk > 0 and 2 * args.overlap > args.chunk):
+        ap.error("--chunk and --overlap must be >= 0, the overlap at most half the chunk")
 
     data = np.fromfile(args.input, dtype="<f4")
     C = args.channels
@@ -51,7 +105,12 @@ def main(argv=None):
     except (OSError, mrx_io.ModelError) as e:
         print("ref_separate: %s: %s" % (args.model, e), file=sys.stderr)
         return 1
-    out = separate(model, data.reshape(C, -1).astype(np.float32), args.double)
+    rate = config["sample_rate"]
+    length = seconds_to_frames(args.chunk, rate)
+    if args.chunk > 0:
+        length = max(length, 1)
+    out = chunked(lambda v: separate(model, v, args.double),
+                  data.reshape(C, -1).astype(np.float32), length, seconds_to_frames(args.overlap, rate))
     out.astype("<f4").tofile(args.output)
     return 0
 

@@ -59,80 +59,152 @@ static int grow_channels(audio_buffer *audio, size_t capacity)
     return 0;
 }
 
-int audio_read(const char *path, audio_buffer *audio, char *err, size_t err_size)
+struct audio_reader {
+    SNDFILE *sf;
+    int fd;
+    SF_INFO info;
+    float *chunk; /* READ_CHUNK_FRAMES interleaved frames */
+    char path[PATH_CAP];
+};
+
+audio_reader *audio_reader_open(const char *path, char *err, size_t err_size)
 {
-    memset(audio, 0, sizeof *audio);
     /* Open it ourselves: errno then says what is wrong ("No such file or directory",
      * "Permission denied"), and a directory, which open() accepts, is caught here
      * instead of reaching a decoder. */
     int fd = open(path, O_RDONLY);
     if (fd < 0) {
         set_err(err, err_size, "cannot open input '%s': %s", path, strerror(errno));
-        return -1;
+        return NULL;
     }
     struct stat st;
     if (fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
         set_err(err, err_size, "input '%s' is a directory, not an audio file", path);
         close(fd);
-        return -1;
+        return NULL;
     }
-    SF_INFO info;
-    memset(&info, 0, sizeof info);
-    SNDFILE *sf = sf_open_fd(fd, SFM_READ, &info, 0);
-    if (!sf) {
-        set_err(err, err_size, "cannot decode input '%s': %s", path, sf_strerror(NULL));
+    audio_reader *r = calloc(1, sizeof *r);
+    if (!r) {
+        set_err(err, err_size, "out of memory opening input '%s'", path);
         close(fd);
+        return NULL;
+    }
+    r->fd = fd;
+    snprintf(r->path, sizeof r->path, "%s", path);
+    r->sf = sf_open_fd(fd, SFM_READ, &r->info, 0);
+    if (!r->sf) {
+        set_err(err, err_size, "cannot decode input '%s': %s", path, sf_strerror(NULL));
+        goto fail;
+    }
+    if (r->info.channels <= 0 || r->info.samplerate <= 0) {
+        set_err(err, err_size, "input '%s' has %d channels at %d Hz", path, r->info.channels,
+                r->info.samplerate);
+        goto fail;
+    }
+    if (r->info.frames == 0) {
+        set_err(err, err_size, "input '%s' has no audio (0 frames)", path);
+        goto fail;
+    }
+    r->chunk = malloc((size_t)READ_CHUNK_FRAMES * (size_t)r->info.channels * sizeof(float));
+    if (!r->chunk) {
+        set_err(err, err_size, "out of memory reading input '%s'", path);
+        goto fail;
+    }
+    return r;
+fail:
+    audio_reader_close(r);
+    return NULL;
+}
+
+int audio_reader_channels(const audio_reader *r) { return r->info.channels; }
+int audio_reader_sample_rate(const audio_reader *r) { return r->info.samplerate; }
+
+long long audio_reader_frames(const audio_reader *r)
+{
+    sf_count_t n = r->info.frames;
+    return n > 0 && n != SF_COUNT_MAX && (uint64_t)n < (uint64_t)(SIZE_MAX / sizeof(float)) ? (long long)n
+                                                                                            : -1;
+}
+
+const char *audio_reader_path(const audio_reader *r) { return r->path; }
+
+int audio_reader_read(audio_reader *r, float *const *channel, size_t frames, size_t *got,
+                      char *err, size_t err_size)
+{
+    const int C = r->info.channels;
+    size_t done = 0;
+    while (done < frames) {
+        size_t want = frames - done < READ_CHUNK_FRAMES ? frames - done : READ_CHUNK_FRAMES;
+        sf_count_t n = sf_readf_float(r->sf, r->chunk, (sf_count_t)want);
+        if (n <= 0)
+            break;
+        for (int c = 0; c < C; c++) {
+            float *dst = channel[c] + done;
+            const float *src = r->chunk + c;
+            for (sf_count_t i = 0; i < n; i++)
+                dst[i] = src[i * C];
+        }
+        done += (size_t)n;
+    }
+    *got = done;
+    if (sf_error(r->sf) != SF_ERR_NO_ERROR) {
+        set_err(err, err_size, "cannot read input '%s': %s", r->path, sf_strerror(r->sf));
         return -1;
     }
+    return 0;
+}
+
+void audio_reader_close(audio_reader *r)
+{
+    if (!r)
+        return;
+    if (r->sf)
+        sf_close(r->sf); /* closes nothing of ours: sf_open_fd(..., close_desc 0) */
+    close(r->fd);
+    free(r->chunk);
+    free(r);
+}
+
+int audio_read(const char *path, audio_buffer *audio, char *err, size_t err_size)
+{
+    memset(audio, 0, sizeof *audio);
+    audio_reader *r = audio_reader_open(path, err, err_size);
+    if (!r)
+        return -1;
     int ret = -1;
-    float *chunk = NULL;
-    if (info.channels <= 0 || info.samplerate <= 0) {
-        set_err(err, err_size, "input '%s' has %d channels at %d Hz", path, info.channels,
-                info.samplerate);
-        goto done;
-    }
-    if (info.frames == 0) {
-        set_err(err, err_size, "input '%s' has no audio (0 frames)", path);
-        goto done;
-    }
-    audio->channels = info.channels;
-    audio->sample_rate = info.samplerate;
-    audio->data = calloc((size_t)info.channels, sizeof *audio->data);
-    chunk = malloc((size_t)READ_CHUNK_FRAMES * (size_t)info.channels * sizeof(float));
-    if (!audio->data || !chunk)
+    float **dst = NULL;
+    audio->channels = r->info.channels;
+    audio->sample_rate = r->info.samplerate;
+    audio->data = calloc((size_t)audio->channels, sizeof *audio->data);
+    if (!audio->data)
         goto oom;
 
     /* The header's frame count, where there is one, sizes the buffers once; growth
      * covers formats that do not know their length in advance. */
-    size_t capacity = READ_CHUNK_FRAMES;
-    if (info.frames > 0 && (uint64_t)info.frames < (uint64_t)(SIZE_MAX / sizeof(float)))
-        capacity = (size_t)info.frames;
+    long long known = audio_reader_frames(r);
+    size_t capacity = known > 0 ? (size_t)known : READ_CHUNK_FRAMES;
     if (grow_channels(audio, capacity) != 0)
         goto oom;
-
+    dst = malloc((size_t)audio->channels * sizeof *dst);
+    if (!dst)
+        goto oom;
     for (;;) {
-        sf_count_t got = sf_readf_float(sf, chunk, READ_CHUNK_FRAMES);
-        if (got <= 0)
-            break;
-        if (audio->frames + (size_t)got > capacity) {
-            size_t want = capacity * 2;
-            if (want < audio->frames + (size_t)got)
-                want = audio->frames + (size_t)got;
-            if (grow_channels(audio, want) != 0)
+        if (audio->frames == capacity) {
+            /* Full: the end of the input, unless the header was short (or absent). */
+            if (grow_channels(audio, capacity + READ_CHUNK_FRAMES) != 0)
                 goto oom;
-            capacity = want;
+            capacity += READ_CHUNK_FRAMES;
         }
-        for (int c = 0; c < info.channels; c++) {
-            float *dst = audio->data[c] + audio->frames;
-            const float *src = chunk + c;
-            for (sf_count_t i = 0; i < got; i++)
-                dst[i] = src[i * info.channels];
-        }
-        audio->frames += (size_t)got;
-    }
-    if (sf_error(sf) != SF_ERR_NO_ERROR) {
-        set_err(err, err_size, "cannot read input '%s': %s", path, sf_strerror(sf));
-        goto done;
+        for (int c = 0; c < audio->channels; c++)
+            dst[c] = audio->data[c] + audio->frames;
+        size_t got = 0;
+        if (audio_reader_read(r, dst, capacity - audio->frames, &got, err, err_size) != 0)
+            goto done;
+        audio->frames += got;
+        if (audio->frames < capacity) /* the end of the input */
+            break;
+        if (known <= 0 && grow_channels(audio, capacity * 2) == 0) /* unknown length: double */
+            capacity *= 2;
     }
     if (audio->frames == 0) {
         set_err(err, err_size, "input '%s' has no audio (0 frames)", path);
@@ -142,11 +214,10 @@ int audio_read(const char *path, audio_buffer *audio, char *err, size_t err_size
     goto done;
 oom:
     set_err(err, err_size, "out of memory reading input '%s' (%d channels, %lld frames)", path,
-            info.channels, (long long)info.frames);
+            r->info.channels, (long long)r->info.frames);
 done:
-    free(chunk);
-    sf_close(sf);
-    close(fd);
+    free(dst);
+    audio_reader_close(r);
     if (ret != 0)
         audio_free(audio);
     return ret;

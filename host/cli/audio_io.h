@@ -25,6 +25,23 @@ typedef struct audio_buffer {
 
 /* Reads the whole file. A file with no frames is an error ("has no audio"). */
 int audio_read(const char *path, audio_buffer *audio, char *err, size_t err_size);
+
+/* Reading in order, a stretch at a time (for inputs too long to hold whole). */
+typedef struct audio_reader audio_reader;
+/* Opens and checks the file: missing, a directory, undecodable, no channels, a
+ * header that says 0 frames are errors. NULL on failure, with the message in err. */
+audio_reader *audio_reader_open(const char *path, char *err, size_t err_size);
+int audio_reader_channels(const audio_reader *reader);
+int audio_reader_sample_rate(const audio_reader *reader);
+/* The frame count the header gives; -1 if it gives none (a stream of unknown length). */
+long long audio_reader_frames(const audio_reader *reader);
+const char *audio_reader_path(const audio_reader *reader);
+/* Reads up to `frames` frames into channel[c] (planar); *got says how many; fewer
+ * than asked means the input ended. -1 on a read error, with the message in err. */
+int audio_reader_read(audio_reader *reader, float *const *channel, size_t frames, size_t *got,
+                      char *err, size_t err_size);
+/* Accepts NULL. */
+void audio_reader_close(audio_reader *reader);
 /* Frees the channels; accepts a zeroed or already freed buffer. */
 void audio_free(audio_buffer *audio);
 

@@ -1,0 +1,57 @@
+/* Separating a long input in overlapping pieces, so that memory does not grow with
+ * the input's length (a two-hour film does not fit the device as one sequence).
+ *
+ * Plan: pieces of `length` frames that start every length - overlap frames; the last
+ * one ends at the input's end and is shorter. An input no longer than one piece (or
+ * length 0) is one piece: the whole input, as the authors separate it.
+ * Joining: where piece k and piece k+1 overlap (`overlap` frames), the output is
+ *     (1 - w(i)) * piece k + w(i) * piece k+1,   w(i) = sin^2(pi/2 * (i + 0.5) / overlap),
+ * a raised-cosine cross-fade whose weights sum to one, so a separator that works sample
+ * by sample gives the same output in pieces as whole. Elsewhere a sample comes from
+ * the one piece that holds it. tools/ref_separate.py chunked() is the same in Python.
+ *
+ * The driver reads the input once, in order, and writes each stretch of output as
+ * soon as it is final: it holds one piece of input, one of output and one overlap.
+ */
+#ifndef MRXCL_CLI_CHUNKED_H
+#define MRXCL_CLI_CHUNKED_H
+
+#include <stddef.h>
+
+typedef struct chunk_plan {
+    size_t frames;  /* the whole input */
+    size_t length;  /* frames per piece (the last may be shorter) */
+    size_t overlap; /* frames shared by neighbouring pieces; 0 with one piece */
+    size_t count;   /* number of pieces, >= 1 */
+} chunk_plan;
+
+/* frames >= 1. length 0 or >= frames: one piece. Otherwise 2 * overlap <= length is
+ * required (a piece's fade-in and fade-out must not overlap); returns -1 if not. */
+int chunk_plan_init(chunk_plan *plan, size_t frames, size_t length, size_t overlap);
+size_t chunk_start(const chunk_plan *plan, size_t k);
+size_t chunk_end(const chunk_plan *plan, size_t k);
+/* w(i) above: the weight of the later piece at frame i of an overlap. */
+float chunk_fade_in(size_t i, size_t overlap);
+
+/* Callbacks return 0 on success and nonzero on failure (having recorded why in their
+ * own state); the driver then stops and returns CHUNK_ERR_CALLBACK. */
+typedef struct chunk_io {
+    /* the next `frames` frames of the input, in order, into channel[c] */
+    int (*read)(void *user, float *const *channel, size_t frames);
+    /* out[s * channels + c] receives source s of channel c, `frames` samples */
+    int (*separate)(void *user, const float *const *in, int channels, size_t frames,
+                    float *const *out);
+    /* the next `frames` final frames of source s, channel[c] for each channel */
+    int (*write)(void *user, int source, const float *const *channel, size_t frames);
+    /* optional: called after piece k (0-based) of plan->count was written */
+    void (*progress)(void *user, size_t k, const chunk_plan *plan);
+    void *user;
+} chunk_io;
+
+enum { CHUNK_OK = 0, CHUNK_ERR_CALLBACK = -1, CHUNK_ERR_OUT_OF_MEMORY = -2 };
+
+/* Runs the plan: reads all plan->frames frames of `channels` channels, writes all of
+ * every one of the `sources` sources. */
+int chunked_separate(const chunk_plan *plan, int channels, int sources, const chunk_io *io);
+
+#endif /* MRXCL_CLI_CHUNKED_H */
