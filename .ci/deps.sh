@@ -8,7 +8,7 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
     build-essential cmake pkg-config \
     ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd clinfo \
-    libclfft-dev libclblast-dev libsndfile1-dev libsoxr-dev libcjson-dev \
+    libclfft-dev libclblast-dev libsndfile1-dev libsoxr-dev libcjson-dev libebur128-dev \
     python3 python3-numpy python3-torch python3-pip libopenblas0-openmp libebur128-1 >/dev/null
 # Debian's python3-torch does its matrix products through libblas.so.3, which without an
 # optimised BLAS is the reference (netlib) one: about 7 GFLOP/s here against 160-220 with

@@ -340,16 +340,18 @@ if need_device "separate: device by name, MRXCL_MODEL"; then
     else not_ok "separate: device by name, MRXCL_MODEL" "${why%;}"; fi
 fi
 
-# Long inputs are separated in cross-faded pieces (host/cli/chunked.c). The stems must
-# match the PyTorch reference separating the same pieces the same way
-# (tools/ref_separate.py chunked(), float64), and --chunk 0 the reference on the whole
-# input. This small random model forgets within a few frames, so cross-faded pieces come
-# within about 120 dB of the whole; pieces with hard cuts (--overlap 0) differ from it,
-# and must, so that their comparison tells where the pieces lie. (The cross-fade itself
-# is checked in tests/test_chunked.c.) A fresh random clip each run (16 kHz, the model's
-# rate: no resampling); its seed is printed on failure (SEED=N reruns it).
-if need_device "separate in pieces: the PyTorch reference, pieces and whole"; then
-    name="separate in pieces: the PyTorch reference, pieces and whole"
+# Long inputs are separated in cross-faded pieces (host/cli/chunked.c), at -27 LUFS
+# (host/cli/loudness.c). The stems must match the PyTorch reference doing the same
+# (tools/ref_separate.py chunked() and at_level(), float64): pieces and --chunk 0 (whole)
+# with --loudness off, and the defaults (one piece here, loudness on). This small random
+# model forgets within a few frames, so cross-faded pieces come within about 120 dB of
+# the whole; pieces with hard cuts (--overlap 0) differ from it, and must, so that their
+# comparison tells where the pieces lie (the cross-fade itself is checked in
+# tests/test_chunked.c); and the clip's level is drawn far from -27 LUFS, so that the
+# reference at -27 LUFS differs from the bare one. A fresh random clip each run (16 kHz,
+# the model's rate: no resampling); its seed is printed on failure (SEED=N reruns it).
+if need_device "separate in pieces and at -27 LUFS: the PyTorch reference"; then
+    name="separate in pieces and at -27 LUFS: the PyTorch reference"
     if ! "$PY" -c "import torch" 2>/dev/null; then
         skip "$name" "torch is not importable"
     else
@@ -364,7 +366,8 @@ from dnr_mix import read_wav
 os.makedirs(work)
 rng = np.random.default_rng(int(seed))
 frames = 3 * 16000 + int(rng.integers(0, 4000))
-pcm = np.round(np.clip(rng.standard_normal((2, frames)) * 0.1, -1, 1) * 32767).astype("<i2")
+level = 10 ** (rng.choice([-1, 1]) * rng.uniform(8, 15) / 20)  # 8 to 15 dB off -20 dBFS rms
+pcm = np.round(np.clip(rng.standard_normal((2, frames)) * 0.1 * level, -1, 1) * 32767).astype("<i2")
 with wave.open(os.path.join(work, "in.wav"), "wb") as w:
     w.setnchannels(2); w.setsampwidth(2); w.setframerate(16000)
     w.writeframes(pcm.T.tobytes())
@@ -372,10 +375,13 @@ x = pcm.astype(np.float32) / 32768.0  # as libsndfile reads PCM16
 model = mrx_io.load_model(model_path)[0].double()
 sources = mrx_io.read_model_file(model_path)[1]["sources"]
 sep = lambda v: ref_separate.separate(model, v, double=True)  # [S, C, n]
-cases = {"faded": (["--chunk", "0.75", "--overlap", "0.2"], 12000, 3200),
-         "cut": (["--chunk", "0.75", "--overlap", "0"], 12000, 0),
-         "whole": (["--chunk", "0"], 0, 0)}
+off = ["--loudness", "off"]
+cases = {"faded": (["--chunk", "0.75", "--overlap", "0.2"] + off, 12000, 3200),
+         "cut": (["--chunk", "0.75", "--overlap", "0"] + off, 12000, 0),
+         "whole": (["--chunk", "0"] + off, 0, 0),
+         "defaults": ([], 0, 0)}
 refs = {case: ref_separate.chunked(sep, x, n, o) for case, (_, n, o) in cases.items()}
+refs["defaults"] = ref_separate.at_level(sep, x, 16000)
 def snr(ref, out):
     err = np.sum((ref - out) ** 2)
     return np.inf if err == 0 else 10 * np.log10(np.sum(ref ** 2) / err)
@@ -398,14 +404,60 @@ for case, (args, length, overlap) in cases.items():
             if not v >= 80:
                 problems.append("%s: %s channel %d: SNR %.1f dB against the reference, "
                                 "threshold 80" % (case, name, c, v))
-apart = min(snr(refs["whole"][s, c], refs["cut"][s, c]) for s in range(3) for c in range(2))
-if not apart < 60:
-    problems.append("the cut pieces' reference is within %.1f dB of the whole's" % apart)
+for a, b in (("whole", "cut"), ("whole", "defaults")):
+    apart = min(snr(refs[a][s, c], refs[b][s, c]) for s in range(3) for c in range(2))
+    if not apart < 60:
+        problems.append("the %s reference is within %.1f dB of the %s one" % (b, apart, a))
 print("; ".join(problems))
 EOF
 )
         if [ -z "$why" ]; then ok "$name"; else not_ok "$name" "seed $seed: $why"; fi
     fi
+fi
+
+# 5.1 loudness leaves the LFE out (BS.1770-4): raising the fourth channel by 20 dB must
+# not change the gain, so channel 0's stems stay as they were (channels are separated
+# independently); raising a surround must change them. Fresh random clip, seed printed.
+if need_device "5.1 loudness leaves the LFE out"; then
+    seed=${SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
+    why=$("$PY" - "$ROOT/tools" "$BIN" "$MODEL" "$WORK/lfe" "$seed" 2>&1 <<'EOF'
+import os, subprocess, sys, wave
+import numpy as np
+tools, binary, model_path, work, seed = sys.argv[1:6]
+sys.path.insert(0, tools)
+from dnr_mix import read_wav
+os.makedirs(work)
+rng = np.random.default_rng(int(seed))
+x = rng.standard_normal((6, 2 * 16000)) * 0.02
+def run(name, y):
+    path = os.path.join(work, name + ".wav")
+    with wave.open(path, "wb") as w:
+        w.setnchannels(6); w.setsampwidth(2); w.setframerate(16000)
+        w.writeframes(np.round(np.clip(y, -1, 1) * 32767).astype("<i2").T.tobytes())
+    p = subprocess.run([binary, "separate", path, "-o", os.path.join(work, name), "-m", model_path],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.exit("%s: exit %d: %s" % (name, p.returncode, p.stderr[-300:]))
+    return read_wav(os.path.join(work, name, "speech.wav"))[0][0].astype(np.float64)
+def snr(a, b):
+    e = np.sum((a - b) ** 2)
+    return np.inf if e == 0 else 10 * np.log10(np.sum(a ** 2) / e)
+base = run("base", x)
+lfe, surround = x.copy(), x.copy()
+lfe[3] *= 10
+surround[4] *= 10
+problems = []
+v = snr(base, run("lfe", lfe))
+if not v >= 100:
+    problems.append("a louder LFE changed channel 0 (SNR %.1f dB, threshold 100)" % v)
+v = snr(base, run("surround", surround))
+if not v < 60:
+    problems.append("a louder surround left channel 0 within %.1f dB" % v)
+print("; ".join(problems))
+EOF
+)
+    if [ -z "$why" ]; then ok "5.1 loudness leaves the LFE out"
+    else not_ok "5.1 loudness leaves the LFE out" "seed $seed: $why"; fi
 fi
 
 # A model file that train.py exported carries a training record in its metadata; the engine

@@ -191,18 +191,48 @@ class _Ebur128:
         lib.ebur128_loudness_global.restype = ctypes.c_int
         lib.ebur128_loudness_global.argtypes = (ctypes.c_void_p,
                                                 ctypes.POINTER(ctypes.c_double))
+        lib.ebur128_set_channel.restype = ctypes.c_int
+        lib.ebur128_set_channel.argtypes = (ctypes.c_void_p, ctypes.c_uint, ctypes.c_int)
         lib.ebur128_destroy.restype = None
         lib.ebur128_destroy.argtypes = (ctypes.POINTER(ctypes.c_void_p),)
 
+    # enum channel of ebur128.h
+    UNUSED, LEFT, RIGHT, CENTER, LEFT_SURROUND, RIGHT_SURROUND, MP135, MM135 = 0, 1, 2, 3, 4, 5, 13, 14
+
+    def channel_map(self, channels):
+        """BS.1770-4 positions in WAV/SMPTE order, as host/cli/loudness.c sets them: L, R,
+        C; with four or five channels the surrounds (weight 1.41, as pyloudnorm); with six
+        (5.1) the fourth is the LFE, left out; past six, rear channels of weight 1."""
+        m = []
+        for c in range(channels):
+            if c < 3:
+                m.append((self.LEFT, self.RIGHT, self.CENTER)[c])
+            elif c == 3:
+                m.append(self.UNUSED if channels >= 6 else self.LEFT_SURROUND)
+            elif c == 4:
+                m.append(self.RIGHT_SURROUND if channels == 5 else self.LEFT_SURROUND)
+            elif c == 5:
+                m.append(self.RIGHT_SURROUND)
+            else:
+                m.append(self.MM135 if c % 2 else self.MP135)
+        return m
+
     def integrated(self, x, sample_rate):
+        """x: [samples] (mono) or [channels, samples]."""
         ct, lib = self.ct, self.lib
-        st = ct.c_void_p(lib.ebur128_init(1, int(sample_rate), self.MODE_I))
+        x = np.asarray(x, dtype=np.float64)
+        channels = 1 if x.ndim == 1 else x.shape[0]
+        frames = np.ascontiguousarray(x if x.ndim == 1 else x.T)  # interleaved
+        st = ct.c_void_p(lib.ebur128_init(channels, int(sample_rate), self.MODE_I))
         if not st.value:
-            raise RuntimeError("libebur128: ebur128_init(1, %d) failed" % sample_rate)
+            raise RuntimeError("libebur128: ebur128_init(%d, %d) failed" % (channels, sample_rate))
         try:
+            for c, ch in enumerate(self.channel_map(channels)):
+                if lib.ebur128_set_channel(st, c, ch):
+                    raise RuntimeError("libebur128: ebur128_set_channel(%d, %d) failed" % (c, ch))
             out = ct.c_double()
-            if (lib.ebur128_add_frames_double(st, x.ctypes.data_as(ct.POINTER(ct.c_double)),
-                                              len(x))
+            if (lib.ebur128_add_frames_double(st, frames.ctypes.data_as(ct.POINTER(ct.c_double)),
+                                              frames.shape[0])
                     or lib.ebur128_loudness_global(st, ct.byref(out))):
                 raise RuntimeError("libebur128: measuring %d samples at %d Hz failed"
                                    % (len(x), sample_rate))
@@ -227,6 +257,16 @@ def loudness(x, sample_rate=SAMPLE_RATE):
     if len(x) < need:
         x = np.concatenate([x, np.zeros(need - len(x))])
     value = _EBUR128[0].integrated(x, sample_rate)
+    return float(value) if np.isfinite(value) else -math.inf
+
+
+def input_loudness(x, sample_rate):
+    """Integrated loudness (LUFS) of x [channels, samples] as `mrxcl separate` measures its
+    input (host/cli/loudness.h: libebur128, BS.1770-4 channel weights, no padding): -inf
+    when nothing passes the gates."""
+    if not _EBUR128:
+        _EBUR128.append(_Ebur128())
+    value = _EBUR128[0].integrated(np.atleast_2d(x), sample_rate)
     return float(value) if np.isfinite(value) else -math.inf
 
 

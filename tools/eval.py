@@ -2,9 +2,9 @@
 """Score MRX separations of a folder laid out like Divide and Remaster (DnR).
 
     eval.py DIR --mrxcl build/mrxcl [-m MODEL] [--device D] [--chunk S [--overlap S]]
-                [--limit N] [--json OUT]
-    eval.py DIR --reference -m MODEL [--device cpu|cuda] [--chunk S [--overlap S]] [--limit N]
-                [--json OUT]
+                [--loudness on|off] [--limit N] [--json OUT]
+    eval.py DIR --reference -m MODEL [--device cpu|cuda] [--chunk S [--overlap S]]
+                [--loudness on|off] [--limit N] [--json OUT]
     eval.py DIR --oracle [-m MODEL] [--limit N] [--json OUT]
     eval.py --selftest
 
@@ -12,8 +12,10 @@ DIR holds track folders (at any depth; DnR's tr/cv/tt or one of them) each with 
 the references music.wav, speech.wav, sfx.wav. For each track the mixture is separated by the
 mrxcl binary (`mrxcl separate DIR/track/mix.wav -o TMP -m MODEL`, stems named after the
 model's sources as `mrxcl info` prints them; without -m, the model embedded in the binary) or, with --reference, by the PyTorch reference
-module (mrx_io.load_model, float32; both are the bare network: no loudness normalisation,
-no mixture consistency). Each track is separated whole, as one sequence (as the authors and
+module (mrx_io.load_model, float32). Both bring each mixture to -27 LUFS first and undo the
+gain on the stems, as `mrxcl separate` does by default (--loudness off: the bare network;
+DnR's and our validation mixtures are at -27 LUFS already, so it changes little there);
+neither applies mixture consistency. Each track is separated whole, as one sequence (as the authors and
 DnR score), unless --chunk S asks for pieces of S seconds cross-faded over --overlap S
 seconds, the way `mrxcl separate` handles long inputs (its default is --chunk 30
 --overlap 2; ref_separate.chunked() is the same in Python): that measures what pieces
@@ -45,7 +47,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dnr_mix import read_wav  # noqa: E402
-from ref_separate import chunk_plan, chunked, seconds_to_frames  # noqa: E402
+from ref_separate import at_level, chunk_plan, chunked, seconds_to_frames  # noqa: E402
 
 REFERENCE_NAMES = ("music", "speech", "sfx")
 
@@ -233,9 +235,10 @@ def _no_model_env():
 
 
 class BinarySeparator:
-    def __init__(self, binary, model, device=None, chunk_s=0.0, overlap_s=0.0):
+    def __init__(self, binary, model, device=None, chunk_s=0.0, overlap_s=0.0, loudness=True):
         self.binary, self.model, self.device = binary, model, device
         self.pieces = ["--chunk", repr(chunk_s)] + (["--overlap", repr(overlap_s)] if chunk_s > 0 else [])
+        self.pieces += ["--loudness", "on" if loudness else "off"]
         self.sources = mrxcl_sources(binary, model)
         self.tmp = tempfile.mkdtemp(prefix="mrxcl-eval-")
 
@@ -265,7 +268,7 @@ class BinarySeparator:
 
 
 class ReferenceSeparator:
-    def __init__(self, model, device=None, chunk_s=0.0, overlap_s=0.0):
+    def __init__(self, model, device=None, chunk_s=0.0, overlap_s=0.0, loudness=True):
         import torch
         import mrx_io
 
@@ -275,6 +278,7 @@ class ReferenceSeparator:
         self.net = self.net.to(self.device).eval()
         self.sources = list(self.config["sources"])
         rate = self.config["sample_rate"]
+        self.loudness = loudness
         self.chunk = max(1, seconds_to_frames(chunk_s, rate)) if chunk_s > 0 else 0
         self.overlap = seconds_to_frames(overlap_s, rate) if chunk_s > 0 else 0
 
@@ -288,7 +292,8 @@ class ReferenceSeparator:
         if rate != self.config["sample_rate"]:
             raise RuntimeError("%s is at %d Hz, the model at %d Hz; --reference does not "
                                "resample" % (mix_path, rate, self.config["sample_rate"]))
-        y = chunked(self._run, mix, self.chunk, self.overlap)  # whole when chunk is 0
+        sep = lambda x: chunked(self._run, x, self.chunk, self.overlap)  # noqa: E731
+        y = at_level(sep, mix, rate) if self.loudness else sep(mix)  # whole when chunk is 0
         return {s: y[:, k, :] for k, s in enumerate(self.sources)}
 
     def close(self):
@@ -504,6 +509,9 @@ def main(argv=None):
                          "--chunk does (default 0: each track whole)")
     ap.add_argument("--overlap", type=float, default=None, metavar="S",
                     help="with --chunk: seconds by which pieces overlap (default 2)")
+    ap.add_argument("--loudness", choices=("on", "off"), default="on",
+                    help="separate each mixture at -27 LUFS, the gain undone on the stems, as "
+                         "mrxcl separate does by default (default on)")
     ap.add_argument("--device", default=None,
                     help="mrxcl: OpenCL device index or name part; --reference: torch device")
     ap.add_argument("--limit", type=int, default=None, help="score the first N tracks only")
@@ -546,13 +554,17 @@ def main(argv=None):
         backend = "oracle ratio masks (windows %s, hop %d)" % (
             ",".join(str(n) for n in sep.windows), sep.hop)
     elif args.reference:
-        sep = ReferenceSeparator(args.model, args.device, args.chunk, args.overlap)
+        sep = ReferenceSeparator(args.model, args.device, args.chunk, args.overlap,
+                                 args.loudness == "on")
         backend = "reference (PyTorch, %s)" % sep.device
     else:
-        sep = BinarySeparator(args.mrxcl, args.model, args.device, args.chunk, args.overlap)
+        sep = BinarySeparator(args.mrxcl, args.model, args.device, args.chunk, args.overlap,
+                              args.loudness == "on")
         backend = "mrxcl (%s)" % args.mrxcl
     if args.chunk > 0:
         backend += ", %g s pieces overlapping by %g s" % (args.chunk, args.overlap)
+    if not args.oracle:
+        backend += ", loudness %s" % args.loudness
     t0 = time.time()
     try:
         results = score_tracks(tracks, args.dir, sep)
@@ -574,7 +586,7 @@ def main(argv=None):
                            else "mrxcl"),
                "binary": os.path.abspath(args.mrxcl) if args.mrxcl else None,
                "device": args.device, "chunk_seconds": args.chunk,
-               "overlap_seconds": args.overlap, "audio_seconds": audio, "separate_seconds": sep_time,
+               "overlap_seconds": args.overlap, "loudness": args.loudness, "audio_seconds": audio, "separate_seconds": sep_time,
                "summary": summary, "tracks": results}
         with open(args.json_out, "w") as f:
             json.dump(_json_safe(doc), f, indent=1)

@@ -2,7 +2,7 @@
 """Run the PyTorch reference MRX on raw float32 audio.
 
     ref_separate.py MODEL.safetensors INPUT.f32 OUTPUT.f32 --channels C [--double]
-                    [--chunk S [--overlap S]]
+                    [--chunk S [--overlap S]] [--loudness]
 
 INPUT is raw little-endian float32, planar [C][L] (L = file size / 4 / C), at the
 model's sample rate (no resampling, no loudness normalisation, no mixture
@@ -12,6 +12,9 @@ consistency: the bare network). OUTPUT is raw little-endian float32 planar
 --chunk S separates in pieces of S seconds that overlap by --overlap seconds,
 cross-faded, exactly as `mrxcl separate --chunk S --overlap S` does (chunked(), the
 same plan and weights as host/cli/chunked.c); without it, the whole input at once.
+--loudness separates at -27 LUFS as `mrxcl separate` does by default (at_level()): the
+input's integrated loudness (dnr_mix.input_loudness, libebur128) sets a gain on the input,
+undone on every stem.
 """
 
 import argparse
@@ -68,6 +71,24 @@ def chunked(separate_fn, x, length, overlap):
     return out
 
 
+SEPARATION_LUFS = -27.0
+
+
+def level_gain(x, rate):
+    """The gain that brings x [C, L] to -27 LUFS, as mrxcl separate applies it; 1 when x
+    has no loudness (silent, or shorter than one 400 ms gating block)."""
+    from dnr_mix import input_loudness
+
+    lufs = input_loudness(x, rate)
+    return 10.0 ** ((SEPARATION_LUFS - lufs) / 20.0) if math.isfinite(lufs) else 1.0
+
+
+def at_level(separate_fn, x, rate):
+    """separate_fn(x * g) / g with g = level_gain(x, rate)."""
+    g = level_gain(x, rate)
+    return np.asarray(separate_fn(np.asarray(x, dtype=np.float64) * g), dtype=np.float64) / g
+
+
 def separate(model, audio, double=False):
     """audio: float32 numpy [C, L] -> float32 numpy [S, C, L]."""
     import torch
@@ -90,6 +111,8 @@ def main(argv=None):
                     help="separate in pieces of S seconds, as mrxcl --chunk (default: whole)")
     ap.add_argument("--overlap", type=float, default=0.0, metavar="S",
                     help="seconds by which pieces overlap, as mrxcl --overlap")
+    ap.add_argument("--loudness", action="store_true",
+                    help="separate at -27 LUFS, as mrxcl --loudness on (its default)")
     args = ap.parse_args(argv)
     if args.chunk < 0 or args.overlap < 0 or (args.chunk > 0 and 2 * args.overlap > args.chunk):
         ap.error("--chunk and --overlap must be >= 0, the overlap at most half the chunk")
@@ -109,8 +132,10 @@ def main(argv=None):
     length = seconds_to_frames(args.chunk, rate)
     if args.chunk > 0:
         length = max(length, 1)
-    out = chunked(lambda v: separate(model, v, args.double),
-                  data.reshape(C, -1).astype(np.float32), length, seconds_to_frames(args.overlap, rate))
+    sep = lambda v: chunked(lambda p: separate(model, p, args.double), v, length,  # noqa: E731
+                            seconds_to_frames(args.overlap, rate))
+    x = data.reshape(C, -1).astype(np.float32)
+    out = at_level(sep, x, rate) if args.loudness else sep(x)
     out.astype("<f4").tofile(args.output)
     return 0
 

@@ -154,6 +154,18 @@ int audio_reader_read(audio_reader *r, float *const *channel, size_t frames, siz
     return 0;
 }
 
+int audio_reader_read_interleaved(audio_reader *r, float *interleaved, size_t frames, size_t *got,
+                                  char *err, size_t err_size)
+{
+    sf_count_t n = sf_readf_float(r->sf, interleaved, (sf_count_t)frames);
+    *got = n > 0 ? (size_t)n : 0;
+    if (sf_error(r->sf) != SF_ERR_NO_ERROR) {
+        set_err(err, err_size, "cannot read input '%s': %s", r->path, sf_strerror(r->sf));
+        return -1;
+    }
+    return 0;
+}
+
 void audio_reader_close(audio_reader *r)
 {
     if (!r)

@@ -40,6 +40,9 @@ const char *audio_reader_path(const audio_reader *reader);
  * than asked means the input ended. -1 on a read error, with the message in err. */
 int audio_reader_read(audio_reader *reader, float *const *channel, size_t frames, size_t *got,
                       char *err, size_t err_size);
+/* The same, interleaved as the file holds them (frames x channels). */
+int audio_reader_read_interleaved(audio_reader *reader, float *interleaved, size_t frames,
+                                  size_t *got, char *err, size_t err_size);
 /* Accepts NULL. */
 void audio_reader_close(audio_reader *reader);
 /* Frees the channels; accepts a zeroed or already freed buffer. */

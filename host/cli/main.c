@@ -6,6 +6,7 @@
 
 #include "audio_io.h"
 #include "chunked.h"
+#include "loudness.h"
 #include "mrxcl.h"
 
 #include <errno.h>
@@ -98,6 +99,7 @@ typedef struct option_spec {
 
 static const char *const format_choices[] = {"wav", "flac", "ogg", NULL};   /* = audio_format */
 static const char *const subtype_choices[] = {"float", "pcm16", "pcm24", NULL};
+static const char *const onoff_choices[] = {"on", "off", NULL};
 
 static struct separate_options {
     const char *output_dir;
@@ -105,12 +107,17 @@ static struct separate_options {
     const char *device;
     int format;  /* index in format_choices, -1: default */
     int subtype; /* index in subtype_choices, -1: default */
+    int loudness;   /* index in onoff_choices, -1: default (on) */
     double chunk;   /* seconds; -1: default */
     double overlap; /* seconds; -1: default */
     int quiet;
     int verbose;
     int help;
-} sep = {NULL, NULL, NULL, -1, -1, -1.0, -1.0, 0, 0, 0};
+} sep = {NULL, NULL, NULL, -1, -1, -1, -1.0, -1.0, 0, 0, 0};
+
+/* The level the network works at: DnR's mixtures and ours are at -27 LUFS, and the
+ * authors' script brings every input there and undoes the gain on the stems. */
+#define SEPARATION_LUFS -27.0
 
 /* Long inputs are separated in pieces of this many seconds, cross-faded over the
  * overlap (host/cli/chunked.h), so that memory is that of one piece whatever the input's
@@ -129,6 +136,8 @@ static const option_spec separate_specs[] = {
      "output format (default wav; ogg is Vorbis)"},
     {"subtype", 0, ARG_CHOICE, &sep.subtype, subtype_choices, "float|pcm16|pcm24",
      "sample format (default: float for wav, pcm24 for flac)"},
+    {"loudness", 0, ARG_CHOICE, &sep.loudness, onoff_choices, "on|off",
+     "separate at -27 LUFS (BS.1770), the gain undone on the stems (default on)"},
     {"chunk", 0, ARG_SECONDS, &sep.chunk, NULL, "S",
      "separate in pieces of S seconds, cross-faded (default 30; 0: the whole input at once)"},
     {"overlap", 0, ARG_SECONDS, &sep.overlap, NULL, "S",
@@ -406,6 +415,7 @@ typedef struct separate_job {
     mrxcl_context *ctx;
     const char *device_name;
     stem_writer *writer;
+    float gain;              /* on the input, undone on the stems */
     double separate_seconds; /* time spent in mrxcl_separate */
     int show_progress;
     char err[4096 + 512];
@@ -419,19 +429,73 @@ static int job_read(void *user, float *const *channel, size_t frames)
         for (int c = 0; c < job->channels; c++)
             memcpy(channel[c], job->whole->data[c] + job->read_pos, frames * sizeof(float));
         job->read_pos += frames;
-        return 0;
+    } else {
+        size_t got = 0;
+        if (audio_reader_read(job->reader, channel, frames, &got, job->err, sizeof job->err) != 0)
+            return -1;
+        job->read_pos += got;
+        if (got < frames) {
+            snprintf(job->err, sizeof job->err,
+                     "input '%s' ended after %zu of the %zu frames its header announces",
+                     job->input_path, job->read_pos, job->frames);
+            return -1;
+        }
     }
-    size_t got = 0;
-    if (audio_reader_read(job->reader, channel, frames, &got, job->err, sizeof job->err) != 0)
-        return -1;
-    job->read_pos += got;
-    if (got < frames) {
-        snprintf(job->err, sizeof job->err,
-                 "input '%s' ended after %zu of the %zu frames its header announces",
-                 job->input_path, job->read_pos, job->frames);
-        return -1;
-    }
+    if (job->gain != 1.0f)
+        for (int c = 0; c < job->channels; c++)
+            for (size_t i = 0; i < frames; i++)
+                channel[c][i] *= job->gain;
     return 0;
+}
+
+/* Integrated loudness of the whole input: from the buffer when it is held whole, else
+ * from a first pass over the file. */
+static int measure_loudness(separate_job *job, double *lufs)
+{
+    enum { BLOCK = 65536 };
+    const size_t C = (size_t)job->channels;
+    int rc = -1;
+    audio_reader *r = NULL;
+    loudness_meter *m = loudness_meter_new(job->channels, job->sample_rate);
+    float *buf = malloc(BLOCK * C * sizeof(float));
+    if (!m || !buf) {
+        snprintf(job->err, sizeof job->err,
+                 "cannot measure the loudness of '%s' (%d channels at %d Hz): libebur128 "
+                 "refused or memory ran out", job->input_path, job->channels, job->sample_rate);
+        goto done;
+    }
+    if (!job->whole && !(r = audio_reader_open(job->input_path, job->err, sizeof job->err)))
+        goto done;
+    for (size_t pos = 0; pos < job->frames;) {
+        size_t n = job->frames - pos < BLOCK ? job->frames - pos : BLOCK;
+        if (job->whole) {
+            for (size_t c = 0; c < C; c++)
+                for (size_t i = 0; i < n; i++)
+                    buf[i * C + c] = job->whole->data[c][pos + i];
+        } else {
+            size_t got = 0;
+            if (audio_reader_read_interleaved(r, buf, n, &got, job->err, sizeof job->err) != 0)
+                goto done;
+            if (got < n) {
+                snprintf(job->err, sizeof job->err,
+                         "input '%s' ended after %zu of the %zu frames its header announces",
+                         job->input_path, pos + got, job->frames);
+                goto done;
+            }
+        }
+        if (loudness_meter_add(m, buf, n) != 0) {
+            snprintf(job->err, sizeof job->err, "libebur128 failed measuring '%s'", job->input_path);
+            goto done;
+        }
+        pos += n;
+    }
+    *lufs = loudness_meter_integrated(m);
+    rc = 0;
+done:
+    audio_reader_close(r);
+    loudness_meter_free(m);
+    free(buf);
+    return rc;
 }
 
 static int job_separate(void *user, const float *const *in, int channels, size_t frames,
@@ -445,6 +509,10 @@ static int job_separate(void *user, const float *const *in, int channels, size_t
         job->status = status;
         return -1;
     }
+    if (job->gain != 1.0f)
+        for (int i = 0; i < job->n_sources * channels; i++)
+            for (size_t k = 0; k < frames; k++)
+                out[i][k] /= job->gain;
     /* A NaN or infinity would be written as garbage (or noise, once clipped to PCM):
      * better no files than broken ones. */
     size_t nonfinite = 0;
@@ -580,6 +648,16 @@ static int cmd_separate(int argc, char **argv)
         job.whole = &audio;
     }
     job.input_path = input_path;
+    job.gain = 1.0f;
+    double lufs = -HUGE_VAL;
+    if (sep.loudness != 1) {
+        if (measure_loudness(&job, &lufs) != 0) {
+            print_error("%s", err);
+            goto done;
+        }
+        if (isfinite(lufs))
+            job.gain = (float)pow(10.0, (SEPARATION_LUFS - lufs) / 20.0);
+    }
     double t_read = now_seconds();
 
     chunk_plan plan;
@@ -673,9 +751,15 @@ static int cmd_separate(int argc, char **argv)
         fprintf(stderr, "separated %.1f s of audio (%d ch, %d Hz) in %.2f s, %.1fx real time on %s\n",
                 seconds, job.channels, job.sample_rate, took, took > 0 ? seconds / took : 0.0,
                 job.device_name);
+        if (sep.verbose && sep.loudness != 1 && isfinite(lufs))
+            fprintf(stderr, "mrxcl: input loudness %.2f LUFS, separated at %.0f LUFS (gain %+.2f dB)\n",
+                    lufs, SEPARATION_LUFS, SEPARATION_LUFS - lufs);
+        else if (sep.verbose && sep.loudness != 1)
+            fprintf(stderr, "mrxcl: input has no loudness (silent, or under 400 ms): separated "
+                            "at its own level\n");
         if (sep.verbose)
-            fprintf(stderr, "mrxcl: %zu piece%s of up to %.1f s, overlap %.1f s; times: model+open "
-                            "%.2f s, OpenCL setup %.2f s, read+separate+write %.2f s, total %.2f s\n",
+            fprintf(stderr, "mrxcl: %zu piece%s of up to %.1f s, overlap %.1f s; times: model, input "
+                            "and loudness %.2f s, OpenCL setup %.2f s, read+separate+write %.2f s, total %.2f s\n",
                     plan.count, plan.count == 1 ? "" : "s", (double)plan.length / job.sample_rate,
                     (double)plan.overlap / job.sample_rate, t_read - t0, t_ctx - t_read,
                     t_sep1 - t_sep0, now_seconds() - t0);
