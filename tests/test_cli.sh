@@ -221,6 +221,11 @@ done
 expect_failure "info on a broken model" 1 "missing_tensor.safetensors" \
     "$BIN" info "$WORK/bad/missing_tensor.safetensors"
 
+"$PY" "$ROOT/tools/make_random_model.py" "$WORK/abc.safetensors" --seed 7 --sample-rate 16000 \
+    --hop 8 --windows 16,32,64 --hidden 8 --layers 1 --sources a,b,c >/dev/null 2>&1
+expect_failure "--consistency music_sfx without music and sfx" 1 "music_sfx|music and sfx|abc.safetensors" \
+    "$BIN" separate "$CLIP" -o @OUT@ -m "$WORK/abc.safetensors" --consistency music_sfx
+
 # ---- device and kernel errors ---------------------------------------------------------
 mkdir "$WORK/no-icds"
 expect_failure "no OpenCL device" 1 "OpenCL device" \
@@ -343,7 +348,9 @@ fi
 # Long inputs are separated in cross-faded pieces (host/cli/chunked.c), at -27 LUFS
 # (host/cli/loudness.c). The stems must match the PyTorch reference doing the same
 # (tools/ref_separate.py chunked() and at_level(), float64): pieces and --chunk 0 (whole)
-# with --loudness off, and the defaults (one piece here, loudness on). This small random
+# with --loudness off, the defaults (one piece here, loudness on), and --consistency all
+# and music_sfx (ref_separate.consistent(); with all, the stems also sum to the input
+# within 1e-5). This small random
 # model forgets within a few frames, so cross-faded pieces come within about 120 dB of
 # the whole; pieces with hard cuts (--overlap 0) differ from it, and must, so that their
 # comparison tells where the pieces lie (the cross-fade itself is checked in
@@ -379,9 +386,14 @@ off = ["--loudness", "off"]
 cases = {"faded": (["--chunk", "0.75", "--overlap", "0.2"] + off, 12000, 3200),
          "cut": (["--chunk", "0.75", "--overlap", "0"] + off, 12000, 0),
          "whole": (["--chunk", "0"] + off, 0, 0),
-         "defaults": ([], 0, 0)}
+         "defaults": ([], 0, 0),
+         "all": (["--consistency", "all"], 0, 0),
+         "music_sfx": (["--consistency", "music_sfx"], 0, 0)}
 refs = {case: ref_separate.chunked(sep, x, n, o) for case, (_, n, o) in cases.items()}
-refs["defaults"] = ref_separate.at_level(sep, x, 16000)
+for mode in ("defaults", "all", "music_sfx"):
+    refs[mode] = ref_separate.at_level(
+        lambda v: ref_separate.consistent(sep(v), v, "pass" if mode == "defaults" else mode,
+                                          sources), x, 16000)
 def snr(ref, out):
     err = np.sum((ref - out) ** 2)
     return np.inf if err == 0 else 10 * np.log10(np.sum(ref ** 2) / err)
@@ -404,7 +416,12 @@ for case, (args, length, overlap) in cases.items():
             if not v >= 80:
                 problems.append("%s: %s channel %d: SNR %.1f dB against the reference, "
                                 "threshold 80" % (case, name, c, v))
-for a, b in (("whole", "cut"), ("whole", "defaults")):
+    if case == "all":  # the stems sum to the input
+        total = sum(read_wav(os.path.join(out_dir, n + ".wav"))[0].astype(np.float64) for n in sources)
+        err = np.abs(total - x).max()
+        if not err < 1e-5:
+            problems.append("all: the stems miss the input by up to %.3g" % err)
+for a, b in (("whole", "cut"), ("whole", "defaults"), ("defaults", "all"), ("defaults", "music_sfx")):
     apart = min(snr(refs[a][s, c], refs[b][s, c]) for s in range(3) for c in range(2))
     if not apart < 60:
         problems.append("the %s reference is within %.1f dB of the %s one" % (b, apart, a))

@@ -2,9 +2,9 @@
 """Score MRX separations of a folder laid out like Divide and Remaster (DnR).
 
     eval.py DIR --mrxcl build/mrxcl [-m MODEL] [--device D] [--chunk S [--overlap S]]
-                [--loudness on|off] [--limit N] [--json OUT]
+                [--loudness on|off] [--consistency MODE] [--limit N] [--json OUT]
     eval.py DIR --reference -m MODEL [--device cpu|cuda] [--chunk S [--overlap S]]
-                [--loudness on|off] [--limit N] [--json OUT]
+                [--loudness on|off] [--consistency MODE] [--limit N] [--json OUT]
     eval.py DIR --oracle [-m MODEL] [--limit N] [--json OUT]
     eval.py --selftest
 
@@ -15,7 +15,8 @@ model's sources as `mrxcl info` prints them; without -m, the model embedded in t
 module (mrx_io.load_model, float32). Both bring each mixture to -27 LUFS first and undo the
 gain on the stems, as `mrxcl separate` does by default (--loudness off: the bare network;
 DnR's and our validation mixtures are at -27 LUFS already, so it changes little there);
-neither applies mixture consistency. Each track is separated whole, as one sequence (as the authors and
+--consistency all|music_sfx shares the residual among the stems as `mrxcl separate
+--consistency` does (default pass, as the authors' script: none). Each track is separated whole, as one sequence (as the authors and
 DnR score), unless --chunk S asks for pieces of S seconds cross-faded over --overlap S
 seconds, the way `mrxcl separate` handles long inputs (its default is --chunk 30
 --overlap 2; ref_separate.chunked() is the same in Python): that measures what pieces
@@ -47,7 +48,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dnr_mix import read_wav  # noqa: E402
-from ref_separate import at_level, chunk_plan, chunked, seconds_to_frames  # noqa: E402
+from ref_separate import at_level, chunk_plan, chunked, consistent, seconds_to_frames  # noqa: E402
 
 REFERENCE_NAMES = ("music", "speech", "sfx")
 
@@ -197,6 +198,16 @@ def selftest():
     for n, o in ((7, 3), (64, 0), (100, 50), (999, 20), (1000, 100), (4000, 10), (0, 0)):
         err = float(np.abs(chunked(gains, x, n, o) - gains(x)).max())
         check("chunked, pieces %d overlap %d: largest error" % (n, o), err, 0.0, 1e-12)
+    # consistent: by hand on one sample, stems along axis 1 as the separators give them
+    y = np.array([[[1.0], [2.0], [3.0]]])  # [C=1, S=3, L=1]; the input is 9: residual 3
+    src = ["music", "speech", "sfx"]
+    check("consistent all", str(consistent(y, np.array([[9.0]]), "all", src, axis=1).ravel().tolist()),
+          "[2.0, 3.0, 4.0]")
+    check("consistent music_sfx",
+          str(consistent(y, np.array([[9.0]]), "music_sfx", src, axis=1).ravel().tolist()),
+          "[2.5, 2.0, 4.5]")
+    check("consistent pass", str(consistent(y, np.array([[9.0]]), "pass", src, axis=1).ravel().tolist()),
+          "[1.0, 2.0, 3.0]")
     ones = lambda v: np.ones((v.shape[0], 3, v.shape[1]))  # noqa: E731
     check("chunked ones", float(np.abs(chunked(ones, x, 300, 100) - 1.0).max()), 0.0, 1e-12)
     return fails
@@ -235,10 +246,11 @@ def _no_model_env():
 
 
 class BinarySeparator:
-    def __init__(self, binary, model, device=None, chunk_s=0.0, overlap_s=0.0, loudness=True):
+    def __init__(self, binary, model, device=None, chunk_s=0.0, overlap_s=0.0, loudness=True,
+                 consistency="pass"):
         self.binary, self.model, self.device = binary, model, device
         self.pieces = ["--chunk", repr(chunk_s)] + (["--overlap", repr(overlap_s)] if chunk_s > 0 else [])
-        self.pieces += ["--loudness", "on" if loudness else "off"]
+        self.pieces += ["--loudness", "on" if loudness else "off", "--consistency", consistency]
         self.sources = mrxcl_sources(binary, model)
         self.tmp = tempfile.mkdtemp(prefix="mrxcl-eval-")
 
@@ -268,7 +280,8 @@ class BinarySeparator:
 
 
 class ReferenceSeparator:
-    def __init__(self, model, device=None, chunk_s=0.0, overlap_s=0.0, loudness=True):
+    def __init__(self, model, device=None, chunk_s=0.0, overlap_s=0.0, loudness=True,
+                 consistency="pass"):
         import torch
         import mrx_io
 
@@ -278,7 +291,7 @@ class ReferenceSeparator:
         self.net = self.net.to(self.device).eval()
         self.sources = list(self.config["sources"])
         rate = self.config["sample_rate"]
-        self.loudness = loudness
+        self.loudness, self.consistency = loudness, consistency
         self.chunk = max(1, seconds_to_frames(chunk_s, rate)) if chunk_s > 0 else 0
         self.overlap = seconds_to_frames(overlap_s, rate) if chunk_s > 0 else 0
 
@@ -292,7 +305,8 @@ class ReferenceSeparator:
         if rate != self.config["sample_rate"]:
             raise RuntimeError("%s is at %d Hz, the model at %d Hz; --reference does not "
                                "resample" % (mix_path, rate, self.config["sample_rate"]))
-        sep = lambda x: chunked(self._run, x, self.chunk, self.overlap)  # noqa: E731
+        sep = lambda x: consistent(chunked(self._run, x, self.chunk, self.overlap),  # noqa: E731
+                                   x, self.consistency, self.sources, axis=1)
         y = at_level(sep, mix, rate) if self.loudness else sep(mix)  # whole when chunk is 0
         return {s: y[:, k, :] for k, s in enumerate(self.sources)}
 
@@ -512,6 +526,9 @@ def main(argv=None):
     ap.add_argument("--loudness", choices=("on", "off"), default="on",
                     help="separate each mixture at -27 LUFS, the gain undone on the stems, as "
                          "mrxcl separate does by default (default on)")
+    ap.add_argument("--consistency", choices=("pass", "all", "music_sfx"), default="pass",
+                    help="share the mixture's residual among the stems, as mrxcl separate "
+                         "--consistency (default pass: none)")
     ap.add_argument("--device", default=None,
                     help="mrxcl: OpenCL device index or name part; --reference: torch device")
     ap.add_argument("--limit", type=int, default=None, help="score the first N tracks only")
@@ -555,16 +572,16 @@ def main(argv=None):
             ",".join(str(n) for n in sep.windows), sep.hop)
     elif args.reference:
         sep = ReferenceSeparator(args.model, args.device, args.chunk, args.overlap,
-                                 args.loudness == "on")
+                                 args.loudness == "on", args.consistency)
         backend = "reference (PyTorch, %s)" % sep.device
     else:
         sep = BinarySeparator(args.mrxcl, args.model, args.device, args.chunk, args.overlap,
-                              args.loudness == "on")
+                              args.loudness == "on", args.consistency)
         backend = "mrxcl (%s)" % args.mrxcl
     if args.chunk > 0:
         backend += ", %g s pieces overlapping by %g s" % (args.chunk, args.overlap)
     if not args.oracle:
-        backend += ", loudness %s" % args.loudness
+        backend += ", loudness %s, consistency %s" % (args.loudness, args.consistency)
     t0 = time.time()
     try:
         results = score_tracks(tracks, args.dir, sep)
@@ -586,7 +603,8 @@ def main(argv=None):
                            else "mrxcl"),
                "binary": os.path.abspath(args.mrxcl) if args.mrxcl else None,
                "device": args.device, "chunk_seconds": args.chunk,
-               "overlap_seconds": args.overlap, "loudness": args.loudness, "audio_seconds": audio, "separate_seconds": sep_time,
+               "overlap_seconds": args.overlap, "loudness": args.loudness,
+               "consistency": args.consistency, "audio_seconds": audio, "separate_seconds": sep_time,
                "summary": summary, "tracks": results}
         with open(args.json_out, "w") as f:
             json.dump(_json_safe(doc), f, indent=1)

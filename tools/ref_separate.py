@@ -2,7 +2,7 @@
 """Run the PyTorch reference MRX on raw float32 audio.
 
     ref_separate.py MODEL.safetensors INPUT.f32 OUTPUT.f32 --channels C [--double]
-                    [--chunk S [--overlap S]] [--loudness]
+                    [--chunk S [--overlap S]] [--loudness] [--consistency MODE]
 
 INPUT is raw little-endian float32, planar [C][L] (L = file size / 4 / C), at the
 model's sample rate (no resampling, no loudness normalisation, no mixture
@@ -14,7 +14,9 @@ cross-faded, exactly as `mrxcl separate --chunk S --overlap S` does (chunked(), 
 same plan and weights as host/cli/chunked.c); without it, the whole input at once.
 --loudness separates at -27 LUFS as `mrxcl separate` does by default (at_level()): the
 input's integrated loudness (dnr_mix.input_loudness, libebur128) sets a gain on the input,
-undone on every stem.
+undone on every stem. --consistency all|music_sfx shares the residual (input less the sum of
+the stems) among the stems before that gain is undone (consistent()), as mrxcl
+--consistency does.
 """
 
 import argparse
@@ -89,6 +91,24 @@ def at_level(separate_fn, x, rate):
     return np.asarray(separate_fn(np.asarray(x, dtype=np.float64) * g), dtype=np.float64) / g
 
 
+def consistent(y, x, mode, sources, axis=0):
+    """Mixture consistency (MRX-SPEC, the authors' script): y holds the stems along `axis`
+    (in the order of `sources`), x the input they came from, with y's shape less that axis.
+    'pass' returns y; 'all' adds (x - sum of stems) / number of stems to each; 'music_sfx'
+    adds half of it to music and half to sfx, none to the rest."""
+    y = np.asarray(y, dtype=np.float64)
+    if mode == "pass":
+        return y
+    takers = [i for i, s in enumerate(sources) if mode == "all" or s in ("music", "sfx")]
+    if mode not in ("all", "music_sfx") or (mode == "music_sfx" and len(takers) != 2):
+        raise ValueError("consistency %r with sources %s" % (mode, ", ".join(sources)))
+    r = (np.asarray(x, dtype=np.float64) - y.sum(axis=axis)) / len(takers)
+    y = np.moveaxis(y.copy(), axis, 0)
+    for i in takers:
+        y[i] += r
+    return np.moveaxis(y, 0, axis)
+
+
 def separate(model, audio, double=False):
     """audio: float32 numpy [C, L] -> float32 numpy [S, C, L]."""
     import torch
@@ -113,6 +133,8 @@ def main(argv=None):
                     help="seconds by which pieces overlap, as mrxcl --overlap")
     ap.add_argument("--loudness", action="store_true",
                     help="separate at -27 LUFS, as mrxcl --loudness on (its default)")
+    ap.add_argument("--consistency", choices=("pass", "all", "music_sfx"), default="pass",
+                    help="share the residual among the stems, as mrxcl --consistency")
     args = ap.parse_args(argv)
     if args.chunk < 0 or args.overlap < 0 or (args.chunk > 0 and 2 * args.overlap > args.chunk):
         ap.error("--chunk and --overlap must be >= 0, the overlap at most half the chunk")
@@ -132,8 +154,11 @@ def main(argv=None):
     length = seconds_to_frames(args.chunk, rate)
     if args.chunk > 0:
         length = max(length, 1)
-    sep = lambda v: chunked(lambda p: separate(model, p, args.double), v, length,  # noqa: E731
-                            seconds_to_frames(args.overlap, rate))
+    def sep(v):
+        y = chunked(lambda p: separate(model, p, args.double), v, length,
+                    seconds_to_frames(args.overlap, rate))
+        return consistent(y, v, args.consistency, config["sources"])
+
     x = data.reshape(C, -1).astype(np.float32)
     out = at_level(sep, x, rate) if args.loudness else sep(x)
     out.astype("<f4").tofile(args.output)

@@ -100,6 +100,10 @@ typedef struct option_spec {
 static const char *const format_choices[] = {"wav", "flac", "ogg", NULL};   /* = audio_format */
 static const char *const subtype_choices[] = {"float", "pcm16", "pcm24", NULL};
 static const char *const onoff_choices[] = {"on", "off", NULL};
+/* MRX-SPEC, the authors' script: what to do with the mixture's residual (the input less
+ * the sum of the stems), before the loudness gain is undone. */
+typedef enum consistency { CONSISTENCY_PASS, CONSISTENCY_ALL, CONSISTENCY_MUSIC_SFX } consistency;
+static const char *const consistency_choices[] = {"pass", "all", "music_sfx", NULL};
 
 static struct separate_options {
     const char *output_dir;
@@ -108,12 +112,13 @@ static struct separate_options {
     int format;  /* index in format_choices, -1: default */
     int subtype; /* index in subtype_choices, -1: default */
     int loudness;   /* index in onoff_choices, -1: default (on) */
+    int consistency; /* index in consistency_choices, -1: default (pass) */
     double chunk;   /* seconds; -1: default */
     double overlap; /* seconds; -1: default */
     int quiet;
     int verbose;
     int help;
-} sep = {NULL, NULL, NULL, -1, -1, -1, -1.0, -1.0, 0, 0, 0};
+} sep = {NULL, NULL, NULL, -1, -1, -1, -1, -1.0, -1.0, 0, 0, 0};
 
 /* The level the network works at: DnR's mixtures and ours are at -27 LUFS, and the
  * authors' script brings every input there and undoes the gain on the stems. */
@@ -138,6 +143,9 @@ static const option_spec separate_specs[] = {
      "sample format (default: float for wav, pcm24 for flac)"},
     {"loudness", 0, ARG_CHOICE, &sep.loudness, onoff_choices, "on|off",
      "separate at -27 LUFS (BS.1770), the gain undone on the stems (default on)"},
+    {"consistency", 0, ARG_CHOICE, &sep.consistency, consistency_choices, "pass|all|music_sfx",
+     "share what the stems miss of the input: pass (default) leaves it, all adds a "
+     "share to each stem, music_sfx half to music and half to sfx"},
     {"chunk", 0, ARG_SECONDS, &sep.chunk, NULL, "S",
      "separate in pieces of S seconds, cross-faded (default 30; 0: the whole input at once)"},
     {"overlap", 0, ARG_SECONDS, &sep.overlap, NULL, "S",
@@ -416,6 +424,9 @@ typedef struct separate_job {
     const char *device_name;
     stem_writer *writer;
     float gain;              /* on the input, undone on the stems */
+    consistency mode;
+    int takes_residual[MRXCL_MAX_SOURCES]; /* sources that get a share of the residual */
+    int n_takers;
     double separate_seconds; /* time spent in mrxcl_separate */
     int show_progress;
     char err[4096 + 512];
@@ -508,6 +519,19 @@ static int job_separate(void *user, const float *const *in, int channels, size_t
     if (status != MRXCL_OK) {
         job->status = status;
         return -1;
+    }
+    if (job->mode != CONSISTENCY_PASS) {
+        const float share = 1.0f / (float)job->n_takers;
+        for (int c = 0; c < channels; c++)
+            for (size_t k = 0; k < frames; k++) {
+                float sum = 0.0f;
+                for (int s = 0; s < job->n_sources; s++)
+                    sum += out[s * channels + c][k];
+                float r = (in[c][k] - sum) * share;
+                for (int s = 0; s < job->n_sources; s++)
+                    if (job->takes_residual[s])
+                        out[s * channels + c][k] += r;
+            }
     }
     if (job->gain != 1.0f)
         for (int i = 0; i < job->n_sources * channels; i++)
@@ -623,6 +647,19 @@ static int cmd_separate(int argc, char **argv)
                 goto done;
             }
         }
+    }
+
+    job.mode = sep.consistency < 0 ? CONSISTENCY_PASS : (consistency)sep.consistency;
+    for (int s = 0; s < mi.n_sources; s++) {
+        job.takes_residual[s] = job.mode == CONSISTENCY_ALL ||
+                                (job.mode == CONSISTENCY_MUSIC_SFX &&
+                                 (strcmp(names[s], "music") == 0 || strcmp(names[s], "sfx") == 0));
+        job.n_takers += job.takes_residual[s];
+    }
+    if (job.mode == CONSISTENCY_MUSIC_SFX && job.n_takers != 2) {
+        print_error("--consistency music_sfx needs sources named music and sfx; model '%s' has "
+                    "%d of them", model_name, job.n_takers);
+        goto done;
     }
 
     /* The input is read as it is separated; only a stream whose header gives no
