@@ -662,8 +662,8 @@ static int cmd_separate(int argc, char **argv)
         goto done;
     }
 
-    /* The input is read as it is separated; only a stream whose header gives no
-     * length is read whole first. */
+    /* A file is read as it is separated (and once before, for its loudness); a pipe, or
+     * a stream whose header gives no length, is read whole first. */
     reader = audio_reader_open(input_path, err, err_size);
     if (!reader) {
         print_error("%s", err);
@@ -671,7 +671,9 @@ static int cmd_separate(int argc, char **argv)
     }
     job.channels = audio_reader_channels(reader);
     job.sample_rate = audio_reader_sample_rate(reader);
-    if (audio_reader_frames(reader) > 0) {
+    struct stat input_stat;
+    if (audio_reader_frames(reader) > 0 && stat(input_path, &input_stat) == 0 &&
+        S_ISREG(input_stat.st_mode)) {
         job.frames = (size_t)audio_reader_frames(reader);
         job.reader = reader;
     } else {
