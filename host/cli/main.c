@@ -144,8 +144,8 @@ static const option_spec separate_specs[] = {
     {"loudness", 0, ARG_CHOICE, &sep.loudness, onoff_choices, "on|off",
      "separate at -27 LUFS (BS.1770), the gain undone on the stems (default on)"},
     {"consistency", 0, ARG_CHOICE, &sep.consistency, consistency_choices, "pass|all|music_sfx",
-     "share what the stems miss of the input: pass (default) leaves it, all adds a "
-     "share to each stem, music_sfx half to music and half to sfx"},
+     "what the stems miss of the input: pass (default) leaves it; all: a share to each; "
+     "music_sfx: half to music, half to sfx"},
     {"chunk", 0, ARG_SECONDS, &sep.chunk, NULL, "S",
      "separate in pieces of S seconds, cross-faded (default 30; 0: the whole input at once)"},
     {"overlap", 0, ARG_SECONDS, &sep.overlap, NULL, "S",
@@ -287,7 +287,10 @@ static void print_options(FILE *out, const option_spec *specs, int n_specs)
         else
             snprintf(left, sizeof left, "    --%s%s%s", s->long_name, s->metavar ? " " : "",
                      s->metavar ? s->metavar : "");
-        fprintf(out, "  %-32s %s\n", left, s->help);
+        if (strlen(left) > 32) /* too wide for the column: the help on the next line */
+            fprintf(out, "  %s\n  %-32s %s\n", left, "", s->help);
+        else
+            fprintf(out, "  %-32s %s\n", left, s->help);
     }
 }
 
@@ -311,7 +314,9 @@ static void print_help(FILE *out, const char *command)
         fputs("\nseparate: read INPUT (any format libsndfile reads) and write one file per\n"
               "source, named after the model's sources (DIR/music.wav, DIR/speech.wav,\n"
               "DIR/sfx.wav), with the input's sample rate, channels and length. Files in\n"
-              "DIR are replaced only when every stem was written.\n",
+              "DIR are replaced only when every stem was written. The input is read and\n"
+              "separated in pieces (--chunk), so a film needs no more memory than a\n"
+              "30 s clip, and at -27 LUFS (--loudness), the level the models work at.\n",
               out);
         print_options(out, separate_specs, COUNT(separate_specs));
     }
