@@ -39,6 +39,21 @@ def extract_state_dict(ckpt):
     return sd
 
 
+def load_checkpoint(torch, path):
+    """torch.load of a checkpoint, tensors only where it can be: PyTorch 2.6 and later load
+    only tensors and plain containers by default (weights_only), and a Lightning checkpoint
+    also holds its hyper-parameters as other objects, so a file that fails that way is
+    loaded in full, with a note (unpickling runs code from the file: convert files whose
+    source you trust, such as the authors' published checkpoints)."""
+    import pickle
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        print("convert: %s holds objects besides tensors; loading it in full (convert only "
+              "checkpoints from a source you trust)" % path, file=sys.stderr)
+        return torch.load(path, map_location="cpu", weights_only=False)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description="Convert an MRX checkpoint to an mrxcl model file.")
     ap.add_argument("checkpoint")
@@ -54,7 +69,7 @@ def main(argv=None):
     import torch
 
     try:
-        ckpt = torch.load(args.checkpoint, map_location="cpu")
+        ckpt = load_checkpoint(torch, args.checkpoint)
     except Exception as e:  # torch raises many kinds for a bad file
         print("convert: cannot load %s: %s" % (args.checkpoint, e), file=sys.stderr)
         return 1

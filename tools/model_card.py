@@ -71,7 +71,7 @@ def load_checkpoint(path):
     if not os.path.isfile(path):
         raise CardError("checkpoint %s does not exist" % path)
     try:
-        ck = train.torch.load(path, map_location="cpu")
+        ck = train.torch.load(path, map_location="cpu", weights_only=False)
     except Exception as e:  # torch raises many kinds
         raise CardError("checkpoint %s cannot be read: %s" % (path, e))
     need(ck, ("step", "config", "args", "train_seconds"), "checkpoint %s" % path)

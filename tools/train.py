@@ -444,7 +444,7 @@ def export(args):
         print("train: %s does not exist (no validation has run yet? try --which last)"
               % ck_path, file=sys.stderr)
         return 1
-    ck = torch.load(ck_path, map_location="cpu")
+    ck = torch.load(ck_path, map_location="cpu", weights_only=False)
     config = ck["config"]
     model = mrx_ref.MRX(**config)
     model.load_state_dict(exported_weights(ck))
@@ -698,7 +698,7 @@ def main(argv=None):
         if not os.path.exists(last_path):
             print("train: --resume but %s does not exist" % last_path, file=sys.stderr)
             return 1
-        ck = torch.load(last_path, map_location="cpu")
+        ck = torch.load(last_path, map_location="cpu", weights_only=False)
         config = ck["config"]
         saved = ck["args"]
         # The data stream and model are the checkpoint's; --steps etc. may change.
