@@ -495,7 +495,28 @@ def limits_section(o, ev, fit, oracle, config):
     return out + [""]
 
 
-def data_section(manifest, a):
+def pack_text(pack, manifest):
+    """Markdown lines on the subset of the train pools a GPU run trained on (the pack.json
+    tools/gpu/train.sh brings back), or [] without one."""
+    if not pack:
+        return []
+    need(pack, ("pack", "shards", "of", "hours", "packages", "kbps_hours"), "pack summary")
+    full = {c: d["train"]["hours"] for c, d in manifest["classes"].items()}
+    parts = ", ".join("%s %.2f h of %.2f" % (c, pack["hours"].get(c, 0.0), full.get(c, 0.0))
+                      for c in ("speech", "music", "sfx"))
+    rates = ", ".join("%s kbit/s %.2f h" % (k, v) for k, v in
+                      sorted(pack["kbps_hours"].items(), key=lambda kv: float(kv[0])))
+    return ["This run trained on a GPU machine from a pack of the train pools "
+            "(tools/gpu/pools.py, pack %s, shards %s of %d arrived): %s; each package thinned "
+            "evenly, the files drawn at random. The pack carries the audio as Ogg Opus at a "
+            "bitrate chosen by each file's bandwidth (%s), decoded to 44.1 kHz before mixing, "
+            "so the sources carry that codec's artefacts. Its validation used Opus copies of "
+            "the first validation mixtures' stems; the validation results above are on the "
+            "originals."
+            % (pack["pack"], ",".join(map(str, pack["shards"])), pack["of"], parts, rates), ""]
+
+
+def data_section(manifest, a, pack=None):
     cfg = dnr_mix.MixConfig()
     lv = cfg.levels
     out = ["## Data", "",
@@ -515,7 +536,7 @@ def data_section(manifest, a):
            "Corpus: manifest version %s, rules version %s, built %s; %d files, %.2f h in all."
            % (manifest.get("manifest_version"), manifest.get("rules_version"),
               manifest.get("created"), manifest["totals"]["files"], manifest["totals"]["hours"]),
-           ""]
+           ""] + pack_text(pack, manifest)
     for c, d in manifest["classes"].items():
         need(d, ("train", "validation"), "manifest class %s" % c)
         rows = []
@@ -670,6 +691,8 @@ def parse_args(argv):
     ap.add_argument("--which", default="best", choices=("best", "last"),
                     help="the checkpoint the model file was exported from")
     ap.add_argument("--hardware", default=None, help="free-text description of the machine")
+    ap.add_argument("--pack", default=None, help="pack.json of a run trained through "
+                    "tools/gpu/train.sh (the subset of the pools it trained on)")
     ap.add_argument("--baseline-note", default=None, help="a note under the results table")
     ap.add_argument("--fit-eval", default=None, help="eval.py JSON of the same model on fixed "
                     "mixtures of the training pools (dnr_mix.py validation --split train)")
@@ -687,6 +710,7 @@ def build(o):
     manifest = load_json(o.manifest, "manifest")
     need(manifest, ("classes", "packages", "totals"), "manifest %s" % o.manifest)
     ev = load_json(o.eval, "eval results")
+    pack = load_json(o.pack, "pack summary") if o.pack else None
     need(ev, ("dir", "summary"), "eval results %s" % o.eval)
     fit = oracle = None
     if o.fit_eval:
@@ -702,7 +726,10 @@ def build(o):
     if config != ck["config"]:
         raise CardError("%s holds configuration %s, the checkpoint %s" % (
             o.model, mrx_io.describe_config(config), mrx_io.describe_config(ck["config"])))
-    match = weights_match(tensors, dtypes, train.exported_weights(ck) if ck.get("model") else None)
+    # a run slimmed for the trip back from a GPU machine (tools/gpu/train.sh) keeps only the
+    # average (ema) of the weights, which is what was exported
+    held = ck.get("model") is not None or ck.get("ema") is not None
+    match = weights_match(tensors, dtypes, train.exported_weights(ck) if held else None)
     if match.startswith("DIFFERS"):
         print("model_card: warning: %s %s" % (o.model, match), file=sys.stderr)
     a = ck["args"]
@@ -711,7 +738,7 @@ def build(o):
     md = (summary_section(o, config, manifest, ck.get("init")) + config_section(config, dtypes, size, match)
           + training_section(o, ck, last, lines, vals, ph, run_val)
           + eval_section(o, ev, config, run_val) + limits_section(o, ev, fit, oracle, config)
-          + data_section(manifest, a)
+          + data_section(manifest, a, pack)
           + limitations_section(manifest, ev, a, ck["step"] * a["batch"] * a["crop"] / 3600.0)
           + reproduce_section(o, last, ev, dtypes, ph))
     return "\n".join(md).rstrip() + "\n"
