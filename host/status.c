@@ -32,6 +32,8 @@ const char *mrxcl_strerror(int status)
     case MRXCL_ERR_RESAMPLE: return "resampling failed";
     case MRXCL_ERR_UNSUPPORTED: return "unsupported configuration";
     case MRXCL_ERR_DEVICE_MEMORY: return "out of device memory";
+    case MRXCL_ERR_CALLBACK: return "a callback reported failure";
+    case MRXCL_ERR_NONFINITE: return "the network gave non-finite samples";
     default: return "unknown status";
     }
 }

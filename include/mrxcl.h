@@ -57,7 +57,9 @@ typedef enum mrxcl_status {
     MRXCL_ERR_BLAS = -11,             /* CLBlast failed */
     MRXCL_ERR_RESAMPLE = -12,         /* libsoxr failed */
     MRXCL_ERR_UNSUPPORTED = -13,      /* valid, but not supported (e.g. an FFT length clFFT lacks) */
-    MRXCL_ERR_DEVICE_MEMORY = -14     /* the device could not allocate what the input needs */
+    MRXCL_ERR_DEVICE_MEMORY = -14,    /* the device could not allocate what the input needs */
+    MRXCL_ERR_CALLBACK = -15,         /* a read or write callback reported failure */
+    MRXCL_ERR_NONFINITE = -16         /* the network gave NaN or infinite samples */
 } mrxcl_status;
 
 /* The name of a status code, e.g. "model file is malformed". Never NULL. */
@@ -170,6 +172,69 @@ MRXCL_API int mrxcl_last_cl_error(const mrxcl_context *ctx);
  * frames >= 1. */
 MRXCL_API int mrxcl_separate(mrxcl_context *ctx, const float *const *input, int channels,
                              size_t frames, int sample_rate, float *const *output);
+
+/* ---- long inputs: separation in pieces, through callbacks ---------------------- */
+/* A film does not fit a device as one sequence, and need not fit host memory either:
+ * mrxcl_separate_stream() reads the input in order through `read`, separates it in
+ * pieces of piece_seconds that overlap by overlap_seconds, cross-fades neighbouring
+ * pieces with weights sin^2(pi/2 (i + 0.5) / overlap) and 1 minus that (they sum to one),
+ * and hands each stretch of every stem to `write` as soon as it is final. It holds one
+ * piece of input, one of output and one overlap, whatever the length. piece_seconds 0
+ * (or a piece no shorter than the input) separates the input whole, as the authors do.
+ *
+ * Before the network the input is multiplied by input_gain, and the stems are divided by
+ * it after: the network was trained on mixtures at -27 LUFS (BS.1770), and the mrxcl
+ * command brings every input there (10^((-27 - input LUFS) / 20); libebur128 measures the
+ * loudness in a first pass). consistency shares what the stems leave of the mixture
+ * (input minus their sum) equally among all of them (ALL: the stems then sum to the
+ * input) or among the sources named music and sfx (MUSIC_SFX), before the gain is undone;
+ * PASS (the default, as the authors' script) leaves the network's output as it is. */
+typedef enum mrxcl_consistency {
+    MRXCL_CONSISTENCY_PASS = 0,
+    MRXCL_CONSISTENCY_ALL = 1,
+    MRXCL_CONSISTENCY_MUSIC_SFX = 2
+} mrxcl_consistency;
+
+typedef struct mrxcl_stream_params {
+    double piece_seconds;          /* 30; 0: whole */
+    double overlap_seconds;        /* 2; at most half a piece */
+    float input_gain;              /* 1; > 0 */
+    mrxcl_consistency consistency; /* PASS */
+} mrxcl_stream_params;
+
+MRXCL_API mrxcl_stream_params mrxcl_stream_default_params(void);
+
+/* The pieces params make of `frames` frames at sample_rate: their count, the frames of a
+ * piece (the last may be shorter) and of an overlap. MRXCL_ERR_INVALID_ARGUMENT (with
+ * mrxcl_last_error(NULL) saying why) for a negative or non-finite length, or an overlap
+ * longer than half a piece once both are rounded to frames. */
+typedef struct mrxcl_stream_plan {
+    size_t pieces;
+    size_t piece_frames;
+    size_t overlap_frames;
+} mrxcl_stream_plan;
+MRXCL_API int mrxcl_stream_plan_get(const mrxcl_stream_params *params, size_t frames,
+                                    int sample_rate, mrxcl_stream_plan *plan);
+
+/* Callbacks return 0 on success, anything else to stop the separation (which then
+ * returns MRXCL_ERR_CALLBACK and calls no callback again).
+ * read: the next `frames` frames of the input, channel c into channel[c].
+ * write: the next `frames` final frames of source s, channel c in channel[c].
+ * progress (may be NULL): after each piece, the frames separated so far and in all. */
+typedef int (*mrxcl_read_callback)(void *user_data, float *const *channel, size_t frames);
+typedef int (*mrxcl_write_callback)(void *user_data, int source, const float *const *channel,
+                                    size_t frames);
+typedef void (*mrxcl_progress_callback)(void *user_data, size_t frames_done,
+                                        size_t frames_total);
+
+/* Separates `frames` frames of `channels` channels at `sample_rate` Hz (params NULL: the
+ * defaults). Every frame is read once and every frame of every source written once, in
+ * order; on failure the stems written so far are incomplete. A NaN or infinite output
+ * sample stops it with MRXCL_ERR_NONFINITE before that piece is written. */
+MRXCL_API int mrxcl_separate_stream(mrxcl_context *ctx, const mrxcl_stream_params *params,
+                                    int channels, size_t frames, int sample_rate,
+                                    mrxcl_read_callback read, mrxcl_write_callback write,
+                                    mrxcl_progress_callback progress, void *user_data);
 
 #ifdef __cplusplus
 }

@@ -1,4 +1,4 @@
-/* The chunked driver of the command-line program (host/cli/chunked.c), without a device:
+/* The piece plan and driver of mrxcl_separate_stream (host/chunked.c), without a device:
  *  - plans cover the input exactly: the first piece starts at 0, the last ends at the
  *    input's end, neighbours share `overlap` frames, no piece is longer than `length`,
  *    the last is longer than the overlap, and no piece could be left out;

@@ -345,7 +345,7 @@ if need_device "separate: device by name, MRXCL_MODEL"; then
     else not_ok "separate: device by name, MRXCL_MODEL" "${why%;}"; fi
 fi
 
-# Long inputs are separated in cross-faded pieces (host/cli/chunked.c), at -27 LUFS
+# Long inputs are separated in cross-faded pieces (host/chunked.c), at -27 LUFS
 # (host/cli/loudness.c). The stems must match the PyTorch reference doing the same
 # (tools/ref_separate.py chunked() and at_level(), float64): pieces and --chunk 0 (whole)
 # with --loudness off, the defaults (one piece here, loudness on), and --consistency all

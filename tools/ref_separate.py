@@ -11,7 +11,7 @@ consistency: the bare network). OUTPUT is raw little-endian float32 planar
 --double runs the network in float64 (the weights are the file's float32 values).
 --chunk S separates in pieces of S seconds that overlap by --overlap seconds,
 cross-faded, exactly as `mrxcl separate --chunk S --overlap S` does (chunked(), the
-same plan and weights as host/cli/chunked.c); without it, the whole input at once.
+same plan and weights as host/chunked.c); without it, the whole input at once.
 --loudness separates at -27 LUFS as `mrxcl separate` does by default (at_level()): the
 input's integrated loudness (dnr_mix.input_loudness, libebur128) sets a gain on the input,
 undone on every stem. --consistency all|music_sfx shares the residual (input less the sum of
@@ -36,7 +36,7 @@ def seconds_to_frames(seconds, rate):
 
 
 def chunk_plan(frames, length, overlap):
-    """[(start, end), ...] of the pieces of host/cli/chunked.h: pieces of `length`
+    """[(start, end), ...] of the pieces of host/chunked.h: pieces of `length`
     frames every length - overlap frames, the last one ending at `frames`; one piece
     when length is 0 or not shorter than the input. Needs 2 * overlap <= length."""
     if frames < 1:

@@ -5,7 +5,6 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "audio_io.h"
-#include "chunked.h"
 #include "loudness.h"
 #include "mrxcl.h"
 
@@ -101,8 +100,7 @@ static const char *const format_choices[] = {"wav", "flac", "ogg", NULL};   /* =
 static const char *const subtype_choices[] = {"float", "pcm16", "pcm24", NULL};
 static const char *const onoff_choices[] = {"on", "off", NULL};
 /* MRX-SPEC, the authors' script: what to do with the mixture's residual (the input less
- * the sum of the stems), before the loudness gain is undone. */
-typedef enum consistency { CONSISTENCY_PASS, CONSISTENCY_ALL, CONSISTENCY_MUSIC_SFX } consistency;
+ * the sum of the stems), before the loudness gain is undone; = mrxcl_consistency. */
 static const char *const consistency_choices[] = {"pass", "all", "music_sfx", NULL};
 
 static struct separate_options {
@@ -112,7 +110,7 @@ static struct separate_options {
     int format;  /* index in format_choices, -1: default */
     int subtype; /* index in subtype_choices, -1: default */
     int loudness;   /* index in onoff_choices, -1: default (on) */
-    int consistency; /* index in consistency_choices, -1: default (pass) */
+    int consistency; /* index in consistency_choices (= mrxcl_consistency), -1: default (pass) */
     double chunk;   /* seconds; -1: default */
     double overlap; /* seconds; -1: default */
     int quiet;
@@ -125,7 +123,7 @@ static struct separate_options {
 #define SEPARATION_LUFS -27.0
 
 /* Long inputs are separated in pieces of this many seconds, cross-faded over the
- * overlap (host/cli/chunked.h), so that memory is that of one piece whatever the input's
+ * overlap (mrxcl_separate_stream), so that memory is that of one piece whatever the input's
  * length; README.md gives what pieces cost in quality and what they take in memory. */
 #define DEFAULT_CHUNK_SECONDS 30.0
 #define DEFAULT_OVERLAP_SECONDS 2.0
@@ -428,19 +426,16 @@ typedef struct separate_job {
     mrxcl_context *ctx;
     const char *device_name;
     stem_writer *writer;
-    float gain;              /* on the input, undone on the stems */
-    consistency mode;
-    int takes_residual[MRXCL_MAX_SOURCES]; /* sources that get a share of the residual */
-    int n_takers;
-    double separate_seconds; /* time spent in mrxcl_separate */
+    double io_seconds;       /* time spent in the read and write callbacks */
+    size_t pieces, pieces_done;
     int show_progress;
     char err[4096 + 512];
-    int status; /* a failed mrxcl_separate, for print_library_error */
 } separate_job;
 
 static int job_read(void *user, float *const *channel, size_t frames)
 {
     separate_job *job = user;
+    double t0 = now_seconds();
     if (job->whole) {
         for (int c = 0; c < job->channels; c++)
             memcpy(channel[c], job->whole->data[c] + job->read_pos, frames * sizeof(float));
@@ -457,10 +452,7 @@ static int job_read(void *user, float *const *channel, size_t frames)
             return -1;
         }
     }
-    if (job->gain != 1.0f)
-        for (int c = 0; c < job->channels; c++)
-            for (size_t i = 0; i < frames; i++)
-                channel[c][i] *= job->gain;
+    job->io_seconds += now_seconds() - t0;
     return 0;
 }
 
@@ -514,63 +506,24 @@ done:
     return rc;
 }
 
-static int job_separate(void *user, const float *const *in, int channels, size_t frames,
-                        float *const *out)
-{
-    separate_job *job = user;
-    double t0 = now_seconds();
-    int status = mrxcl_separate(job->ctx, in, channels, frames, job->sample_rate, out);
-    job->separate_seconds += now_seconds() - t0;
-    if (status != MRXCL_OK) {
-        job->status = status;
-        return -1;
-    }
-    if (job->mode != CONSISTENCY_PASS) {
-        const float share = 1.0f / (float)job->n_takers;
-        for (int c = 0; c < channels; c++)
-            for (size_t k = 0; k < frames; k++) {
-                float sum = 0.0f;
-                for (int s = 0; s < job->n_sources; s++)
-                    sum += out[s * channels + c][k];
-                float r = (in[c][k] - sum) * share;
-                for (int s = 0; s < job->n_sources; s++)
-                    if (job->takes_residual[s])
-                        out[s * channels + c][k] += r;
-            }
-    }
-    if (job->gain != 1.0f)
-        for (int i = 0; i < job->n_sources * channels; i++)
-            for (size_t k = 0; k < frames; k++)
-                out[i][k] /= job->gain;
-    /* A NaN or infinity would be written as garbage (or noise, once clipped to PCM):
-     * better no files than broken ones. */
-    size_t nonfinite = 0;
-    for (int i = 0; i < job->n_sources * channels; i++)
-        for (size_t k = 0; k < frames; k++)
-            nonfinite += !isfinite(out[i][k]);
-    if (nonfinite) {
-        snprintf(job->err, sizeof job->err,
-                 "separating '%s' on %s gave %zu non-finite samples; nothing written",
-                 job->input_path, job->device_name, nonfinite);
-        return -1;
-    }
-    return 0;
-}
-
 static int job_write(void *user, int source, const float *const *channel, size_t frames)
 {
     separate_job *job = user;
-    return stem_writer_write(job->writer, source, channel, frames, job->err, sizeof job->err);
+    double t0 = now_seconds();
+    int rc = stem_writer_write(job->writer, source, channel, frames, job->err, sizeof job->err);
+    job->io_seconds += now_seconds() - t0;
+    return rc;
 }
 
-static void job_progress(void *user, size_t k, const chunk_plan *plan)
+static void job_progress(void *user, size_t frames_done, size_t frames_total)
 {
     separate_job *job = user;
+    job->pieces_done++;
     if (!job->show_progress)
         return;
-    fprintf(stderr, "\rmrxcl: separated piece %zu of %zu (%.0f%%)", k + 1, plan->count,
-            100.0 * (double)chunk_end(plan, k) / (double)plan->frames);
-    if (k + 1 == plan->count)
+    fprintf(stderr, "\rmrxcl: separated piece %zu of %zu (%.0f%%)", job->pieces_done, job->pieces,
+            100.0 * (double)frames_done / (double)frames_total);
+    if (frames_done == frames_total)
         fputc('\n', stderr);
     fflush(stderr);
 }
@@ -654,17 +607,20 @@ static int cmd_separate(int argc, char **argv)
         }
     }
 
-    job.mode = sep.consistency < 0 ? CONSISTENCY_PASS : (consistency)sep.consistency;
-    for (int s = 0; s < mi.n_sources; s++) {
-        job.takes_residual[s] = job.mode == CONSISTENCY_ALL ||
-                                (job.mode == CONSISTENCY_MUSIC_SFX &&
-                                 (strcmp(names[s], "music") == 0 || strcmp(names[s], "sfx") == 0));
-        job.n_takers += job.takes_residual[s];
-    }
-    if (job.mode == CONSISTENCY_MUSIC_SFX && job.n_takers != 2) {
-        print_error("--consistency music_sfx needs sources named music and sfx; model '%s' has "
-                    "%d of them", model_name, job.n_takers);
-        goto done;
+    mrxcl_stream_params stream = mrxcl_stream_default_params();
+    stream.piece_seconds = chunk_s;
+    stream.overlap_seconds = overlap_s;
+    stream.consistency = sep.consistency < 0 ? MRXCL_CONSISTENCY_PASS
+                                             : (mrxcl_consistency)sep.consistency;
+    if (stream.consistency == MRXCL_CONSISTENCY_MUSIC_SFX) {
+        int found = 0; /* the library refuses it too, but only once the device is set up */
+        for (int s = 0; s < mi.n_sources; s++)
+            found += strcmp(names[s], "music") == 0 || strcmp(names[s], "sfx") == 0;
+        if (found != 2) {
+            print_error("--consistency music_sfx needs sources named music and sfx; model '%s' "
+                        "has %d of them", model_name, found);
+            goto done;
+        }
     }
 
     /* A file is read as it is separated (and once before, for its loudness); a pipe, or
@@ -692,7 +648,6 @@ static int cmd_separate(int argc, char **argv)
         job.whole = &audio;
     }
     job.input_path = input_path;
-    job.gain = 1.0f;
     double lufs = -HUGE_VAL;
     if (sep.loudness != 1) {
         if (measure_loudness(&job, &lufs) != 0) {
@@ -700,16 +655,12 @@ static int cmd_separate(int argc, char **argv)
             goto done;
         }
         if (isfinite(lufs))
-            job.gain = (float)pow(10.0, (SEPARATION_LUFS - lufs) / 20.0);
+            stream.input_gain = (float)pow(10.0, (SEPARATION_LUFS - lufs) / 20.0);
     }
     double t_read = now_seconds();
 
-    chunk_plan plan;
-    size_t chunk_frames = (size_t)llround(chunk_s * job.sample_rate);
-    size_t overlap_frames = (size_t)llround(overlap_s * job.sample_rate);
-    if (chunk_s > 0 && chunk_frames == 0)
-        chunk_frames = 1;
-    if (chunk_plan_init(&plan, job.frames, chunk_frames, overlap_frames) != 0) {
+    mrxcl_stream_plan plan;
+    if (mrxcl_stream_plan_get(&stream, job.frames, job.sample_rate, &plan) != MRXCL_OK) {
         /* rounding at this sample rate broke 2 * overlap <= chunk */
         usage_error("separate", "--overlap %g is too long for --chunk %g at %d Hz", overlap_s,
                     chunk_s, job.sample_rate);
@@ -756,25 +707,25 @@ static int cmd_separate(int argc, char **argv)
     double t_ctx = now_seconds();
 
     job.ctx = ctx;
-    job.n_sources = mi.n_sources;
     job.device_name = device.name[0] ? device.name : "?";
     job.writer = writer;
-    job.show_progress = !sep.quiet && plan.count > 1 && isatty(STDERR_FILENO);
-    chunk_io io = {job_read, job_separate, job_write, job_progress, &job};
+    job.pieces = plan.pieces;
+    job.show_progress = !sep.quiet && plan.pieces > 1 && isatty(STDERR_FILENO);
     double t_sep0 = now_seconds();
-    int rc = chunked_separate(&plan, job.channels, mi.n_sources, &io);
+    status = mrxcl_separate_stream(ctx, &stream, job.channels, job.frames, job.sample_rate,
+                                   job_read, job_write, job_progress, &job);
     double t_sep1 = now_seconds();
-    if (rc != CHUNK_OK) {
+    if (status != MRXCL_OK) {
         if (job.show_progress)
             fputc('\n', stderr);
-        if (rc == CHUNK_ERR_OUT_OF_MEMORY)
-            print_error("out of memory for pieces of %zu frames x %d channels x %d sources",
-                        plan.length, job.channels, mi.n_sources);
-        else if (job.status != MRXCL_OK)
-            print_library_error(ctx, job.status, "separating '%s' on %s failed", input_path,
-                                job.device_name);
+        if (status == MRXCL_ERR_CALLBACK)
+            print_error("%s", err); /* ours: reading the input or writing a stem */
+        else if (status == MRXCL_ERR_NONFINITE)
+            print_error("separating '%s' on %s: %s; nothing written", input_path,
+                        job.device_name, mrxcl_last_error(ctx));
         else
-            print_error("%s", err);
+            print_library_error(ctx, status, "separating '%s' on %s failed", input_path,
+                                job.device_name);
         goto done;
     }
     int committed = stem_writer_commit(writer, err, err_size);
@@ -791,7 +742,7 @@ static int cmd_separate(int argc, char **argv)
             fprintf(stderr, "mrxcl: wrote %s/%s.%s\n", dir, names[s], audio_format_extension(format));
     if (!sep.quiet) {
         double seconds = (double)job.frames / job.sample_rate;
-        double took = job.separate_seconds;
+        double took = (t_sep1 - t_sep0) - job.io_seconds; /* the device's part */
         fprintf(stderr, "separated %.1f s of audio (%d ch, %d Hz) in %.2f s, %.1fx real time on %s\n",
                 seconds, job.channels, job.sample_rate, took, took > 0 ? seconds / took : 0.0,
                 job.device_name);
@@ -804,8 +755,9 @@ static int cmd_separate(int argc, char **argv)
         if (sep.verbose)
             fprintf(stderr, "mrxcl: %zu piece%s of up to %.1f s, overlap %.1f s; times: model, input "
                             "and loudness %.2f s, OpenCL setup %.2f s, read+separate+write %.2f s, total %.2f s\n",
-                    plan.count, plan.count == 1 ? "" : "s", (double)plan.length / job.sample_rate,
-                    (double)plan.overlap / job.sample_rate, t_read - t0, t_ctx - t_read,
+                    plan.pieces, plan.pieces == 1 ? "" : "s",
+                    (double)plan.piece_frames / job.sample_rate,
+                    (double)plan.overlap_frames / job.sample_rate, t_read - t0, t_ctx - t_read,
                     t_sep1 - t_sep0, now_seconds() - t0);
     }
 done:

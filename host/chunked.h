@@ -13,8 +13,8 @@
  * The driver reads the input once, in order, and writes each stretch of output as
  * soon as it is final: it holds one piece of input, one of output and one overlap.
  */
-#ifndef MRXCL_CLI_CHUNKED_H
-#define MRXCL_CLI_CHUNKED_H
+#ifndef MRXCL_CHUNKED_H
+#define MRXCL_CHUNKED_H
 
 #include <stddef.h>
 
@@ -54,4 +54,4 @@ enum { CHUNK_OK = 0, CHUNK_ERR_CALLBACK = -1, CHUNK_ERR_OUT_OF_MEMORY = -2 };
  * every one of the `sources` sources. */
 int chunked_separate(const chunk_plan *plan, int channels, int sources, const chunk_io *io);
 
-#endif /* MRXCL_CLI_CHUNKED_H */
+#endif /* MRXCL_CHUNKED_H */

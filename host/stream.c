@@ -1,0 +1,220 @@
+/* Long inputs in cross-faded pieces through callbacks: mrxcl_separate_stream(). The piece
+ * plan and the cross-fade are chunked.c's; this file adds the input gain, mixture
+ * consistency and the checks on the network's output around mrxcl_separate(). */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "chunked.h"
+#include "engine.h"
+#include "internal.h"
+
+mrxcl_stream_params mrxcl_stream_default_params(void)
+{
+    mrxcl_stream_params p;
+    memset(&p, 0, sizeof p);
+    p.piece_seconds = 30.0;
+    p.overlap_seconds = 2.0;
+    p.input_gain = 1.0f;
+    p.consistency = MRXCL_CONSISTENCY_PASS;
+    return p;
+}
+
+static int plan_from(const mrxcl_stream_params *p, size_t frames, int sample_rate, chunk_plan *plan)
+{
+    if (frames < 1 || sample_rate < 1)
+        return mrxcl_fail(MRXCL_ERR_INVALID_ARGUMENT, "a stream needs frames >= 1 and a sample "
+                          "rate (got %zu frames, %d Hz)", frames, sample_rate);
+    if (!isfinite(p->piece_seconds) || p->piece_seconds < 0 || p->piece_seconds > 1e7 ||
+        !isfinite(p->overlap_seconds) || p->overlap_seconds < 0 || p->overlap_seconds > 1e7)
+        return mrxcl_fail(MRXCL_ERR_INVALID_ARGUMENT, "piece %g s, overlap %g s: lengths must be "
+                          "finite and 0 or more", p->piece_seconds, p->overlap_seconds);
+    size_t length = (size_t)llround(p->piece_seconds * sample_rate);
+    size_t overlap = (size_t)llround(p->overlap_seconds * sample_rate);
+    if (p->piece_seconds > 0 && length == 0)
+        length = 1;
+    if (chunk_plan_init(plan, frames, length, overlap) != 0)
+        return mrxcl_fail(MRXCL_ERR_INVALID_ARGUMENT, "an overlap of %g s is longer than half a "
+                          "piece of %g s at %d Hz", p->overlap_seconds, p->piece_seconds,
+                          sample_rate);
+    return MRXCL_OK;
+}
+
+int mrxcl_stream_plan_get(const mrxcl_stream_params *params, size_t frames, int sample_rate,
+                          mrxcl_stream_plan *plan)
+{
+    mrxcl_stream_params d = mrxcl_stream_default_params();
+    chunk_plan cp;
+    if (!plan)
+        return mrxcl_fail(MRXCL_ERR_INVALID_ARGUMENT, "mrxcl_stream_plan_get: plan is NULL");
+    int rc = plan_from(params ? params : &d, frames, sample_rate, &cp);
+    if (rc)
+        return rc;
+    plan->pieces = cp.count;
+    plan->piece_frames = cp.length;
+    plan->overlap_frames = cp.overlap;
+    return MRXCL_OK;
+}
+
+typedef struct stream_job {
+    mrxcl_context *ctx;
+    int channels, sample_rate, n_sources;
+    float gain;
+    int takes_residual[MRXCL_MAX_SOURCES];
+    int n_takers;
+    mrxcl_read_callback read;
+    mrxcl_write_callback write;
+    mrxcl_progress_callback progress;
+    void *user;
+    int status; /* why a chunk_io callback failed */
+} stream_job;
+
+static int job_read(void *user, float *const *channel, size_t frames)
+{
+    stream_job *job = user;
+    if (job->read(job->user, channel, frames) != 0) {
+        job->status = mrxcl_fail(MRXCL_ERR_CALLBACK, "the read callback failed");
+        return -1;
+    }
+    if (job->gain != 1.0f)
+        for (int c = 0; c < job->channels; c++)
+            for (size_t i = 0; i < frames; i++)
+                channel[c][i] *= job->gain;
+    return 0;
+}
+
+static int job_separate(void *user, const float *const *in, int channels, size_t frames,
+                        float *const *out)
+{
+    stream_job *job = user;
+    int rc = mrxcl_separate(job->ctx, in, channels, frames, job->sample_rate, out);
+    if (rc != MRXCL_OK) {
+        job->status = rc; /* mrxcl_separate left its message on the context */
+        return -1;
+    }
+    if (job->n_takers) {
+        const float share = 1.0f / (float)job->n_takers;
+        for (int c = 0; c < channels; c++)
+            for (size_t k = 0; k < frames; k++) {
+                float sum = 0.0f;
+                for (int s = 0; s < job->n_sources; s++)
+                    sum += out[s * channels + c][k];
+                float r = (in[c][k] - sum) * share;
+                for (int s = 0; s < job->n_sources; s++)
+                    if (job->takes_residual[s])
+                        out[s * channels + c][k] += r;
+            }
+    }
+    size_t nonfinite = 0;
+    for (int i = 0; i < job->n_sources * channels; i++)
+        for (size_t k = 0; k < frames; k++) {
+            if (job->gain != 1.0f)
+                out[i][k] /= job->gain;
+            nonfinite += !isfinite(out[i][k]);
+        }
+    if (nonfinite) {
+        job->status = mrxcl_fail(MRXCL_ERR_NONFINITE, "the network gave %zu non-finite samples "
+                                 "in a piece of %zu frames x %d channels", nonfinite, frames,
+                                 channels);
+        return -1;
+    }
+    return 0;
+}
+
+static int job_write(void *user, int source, const float *const *channel, size_t frames)
+{
+    stream_job *job = user;
+    if (job->write(job->user, source, channel, frames) != 0) {
+        job->status = mrxcl_fail(MRXCL_ERR_CALLBACK, "the write callback failed (source %d)",
+                                 source);
+        return -1;
+    }
+    return 0;
+}
+
+static void job_progress(void *user, size_t k, const chunk_plan *plan)
+{
+    stream_job *job = user;
+    if (job->progress)
+        job->progress(job->user, chunk_end(plan, k), plan->frames);
+}
+
+int mrxcl_separate_stream(mrxcl_context *ctx, const mrxcl_stream_params *params, int channels,
+                          size_t frames, int sample_rate, mrxcl_read_callback read,
+                          mrxcl_write_callback write, mrxcl_progress_callback progress,
+                          void *user_data)
+{
+    mrxcl_stream_params d = mrxcl_stream_default_params();
+    const mrxcl_stream_params *p = params ? params : &d;
+    stream_job job;
+    chunk_plan plan;
+    int rc;
+    if (!ctx)
+        return MRXCL_ERR_INVALID_ARGUMENT;
+    ctx->error[0] = '\0';
+    memset(&job, 0, sizeof job);
+    if (!read || !write || channels < 1) {
+        rc = mrxcl_fail(MRXCL_ERR_INVALID_ARGUMENT, "a stream needs read and write callbacks "
+                        "and channels >= 1 (got %d)", channels);
+        goto out;
+    }
+    if (!(isfinite(p->input_gain) && p->input_gain > 0.0f)) {
+        rc = mrxcl_fail(MRXCL_ERR_INVALID_ARGUMENT, "input gain %g: it must be finite and above 0",
+                        (double)p->input_gain);
+        goto out;
+    }
+    if ((rc = plan_from(p, frames, sample_rate, &plan)) != MRXCL_OK)
+        goto out;
+    job.n_sources = ctx->info.n_sources;
+    switch (p->consistency) {
+    case MRXCL_CONSISTENCY_PASS:
+        break;
+    case MRXCL_CONSISTENCY_ALL:
+        for (int s = 0; s < job.n_sources; s++)
+            job.takes_residual[s] = 1;
+        job.n_takers = job.n_sources;
+        break;
+    case MRXCL_CONSISTENCY_MUSIC_SFX:
+        for (int s = 0; s < job.n_sources; s++) {
+            const char *name = ctx->info.source_names[s];
+            job.takes_residual[s] = strcmp(name, "music") == 0 || strcmp(name, "sfx") == 0;
+            job.n_takers += job.takes_residual[s];
+        }
+        if (job.n_takers != 2) {
+            rc = mrxcl_fail(MRXCL_ERR_INVALID_ARGUMENT, "consistency music_sfx needs sources "
+                            "named music and sfx; the model has %d of them", job.n_takers);
+            goto out;
+        }
+        break;
+    default:
+        rc = mrxcl_fail(MRXCL_ERR_INVALID_ARGUMENT, "consistency %d: not a mode", (int)p->consistency);
+        goto out;
+    }
+    job.ctx = ctx;
+    job.channels = channels;
+    job.sample_rate = sample_rate;
+    job.gain = p->input_gain;
+    job.read = read;
+    job.write = write;
+    job.progress = progress;
+    job.user = user_data;
+    chunk_io io = {job_read, job_separate, job_write, job_progress, &job};
+    switch (chunked_separate(&plan, channels, job.n_sources, &io)) {
+    case CHUNK_OK:
+        rc = MRXCL_OK;
+        break;
+    case CHUNK_ERR_OUT_OF_MEMORY:
+        rc = mrxcl_fail(MRXCL_ERR_OUT_OF_MEMORY, "out of memory for pieces of %zu frames x %d "
+                        "channels x %d sources", plan.length, channels, job.n_sources);
+        break;
+    default:
+        rc = job.status ? job.status : MRXCL_ERR_CALLBACK;
+        if (job.status && job.status != MRXCL_ERR_CALLBACK && job.status != MRXCL_ERR_NONFINITE)
+            return rc; /* mrxcl_separate's own message is on the context */
+        break;
+    }
+out:
+    if (rc)
+        snprintf(ctx->error, sizeof ctx->error, "%s", mrxcl_thread_error());
+    return rc;
+}

@@ -1,0 +1,294 @@
+/* mrxcl_separate_stream on a random model and fresh random audio:
+ * - whole (piece 0, gain 1, pass) equals mrxcl_separate bit for bit;
+ * - in pieces, with an input gain and each consistency mode, it equals the pieces
+ *   separated one by one with mrxcl_separate and joined here in double by the plan and
+ *   cross-fade of include/mrxcl.h (1e-5 of the largest sample); ALL makes the stems sum
+ *   to the input, MUSIC_SFX leaves speech as PASS has it;
+ * - every frame is read once and written once per source, in order; progress reaches
+ *   the end once per piece; a failing read or write callback stops it with
+ *   MRXCL_ERR_CALLBACK and no callback is called after; bad parameters are refused.
+ * SEED=N replays a run. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mrxcl.h"
+#include "test_util.h"
+
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
+
+enum { C = 2, S = 3 };
+
+typedef struct io {
+    const float *in[C];
+    float *out[S * C];
+    size_t frames, read_pos, write_pos[S];
+    int read_calls, fail_read_at, fail_write_at, write_calls, calls_after_failure, failed;
+    size_t progress_calls, last_done;
+    int progress_bad;
+} io;
+
+static int on_read(void *u, float *const *ch, size_t n)
+{
+    io *t = u;
+    t->calls_after_failure += t->failed;
+    if (++t->read_calls == t->fail_read_at) {
+        t->failed = 1;
+        return -1;
+    }
+    if (t->read_pos + n > t->frames)
+        return -1;
+    for (int c = 0; c < C; c++)
+        memcpy(ch[c], t->in[c] + t->read_pos, n * sizeof(float));
+    t->read_pos += n;
+    return 0;
+}
+
+static int on_write(void *u, int s, const float *const *ch, size_t n)
+{
+    io *t = u;
+    t->calls_after_failure += t->failed;
+    if (++t->write_calls == t->fail_write_at) {
+        t->failed = 1;
+        return -1;
+    }
+    if (s < 0 || s >= S || t->write_pos[s] + n > t->frames)
+        return -1;
+    for (int c = 0; c < C; c++)
+        memcpy(t->out[s * C + c] + t->write_pos[s], ch[c], n * sizeof(float));
+    t->write_pos[s] += n;
+    return 0;
+}
+
+static void on_progress(void *u, size_t done, size_t total)
+{
+    io *t = u;
+    t->calls_after_failure += t->failed;
+    t->progress_calls++;
+    if (done <= t->last_done || done > total || total != t->frames)
+        t->progress_bad = 1;
+    t->last_done = done;
+}
+
+static void io_reset(io *t, const float *x, float *y, size_t L)
+{
+    memset(t, 0, sizeof *t);
+    t->frames = L;
+    for (int c = 0; c < C; c++)
+        t->in[c] = x + (size_t)c * L;
+    for (int i = 0; i < S * C; i++)
+        t->out[i] = y + (size_t)i * L;
+    for (size_t i = 0; i < (size_t)S * C * L; i++)
+        y[i] = NAN;
+}
+
+/* The pieces one by one through mrxcl_separate, joined in double. */
+static int reference(mrxcl_context *ctx, const float *x, size_t L, int rate, size_t P, size_t O,
+                     float gain, mrxcl_consistency mode, double *ref)
+{
+    size_t step = P - O, n_pieces = 1;
+    while ((n_pieces - 1) * step + P < L)
+        n_pieces++;
+    float *px = malloc(sizeof(float) * C * P), *py = malloc(sizeof(float) * S * C * P);
+    const float *in[C];
+    float *out[S * C];
+    int rc = 0;
+    memset(ref, 0, sizeof(double) * S * C * L);
+    for (size_t k = 0; k < n_pieces && !rc; k++) {
+        size_t a = k * step, b = k + 1 == n_pieces ? L : a + P, n = b - a;
+        for (int c = 0; c < C; c++) {
+            for (size_t i = 0; i < n; i++)
+                px[c * P + i] = x[c * L + a + i] * gain;
+            in[c] = px + c * P;
+        }
+        for (int i = 0; i < S * C; i++)
+            out[i] = py + (size_t)i * P;
+        if ((rc = mrxcl_separate(ctx, in, C, n, rate, out)) != MRXCL_OK)
+            break;
+        for (int c = 0; c < C; c++)
+            for (size_t i = 0; i < n; i++) {
+                double y[S], sum = 0.0;
+                for (int s = 0; s < S; s++)
+                    sum += (y[s] = out[s * C + c][i]);
+                double r = (double)in[c][i] - sum;
+                if (mode == MRXCL_CONSISTENCY_ALL)
+                    for (int s = 0; s < S; s++)
+                        y[s] += r / S;
+                if (mode == MRXCL_CONSISTENCY_MUSIC_SFX) /* sources music, speech, sfx */
+                    y[0] += r / 2, y[2] += r / 2;
+                /* weight of this piece: fade-in over the overlap with the one before,
+                 * fade-out over the overlap with the one after */
+                double w = 1.0;
+                if (k > 0 && i < O)
+                    w *= pow(sin(M_PI / 2 * (i + 0.5) / O), 2);
+                if (k + 1 < n_pieces && i >= step)
+                    w *= 1.0 - pow(sin(M_PI / 2 * (i - step + 0.5) / O), 2);
+                for (int s = 0; s < S; s++)
+                    ref[(s * C + c) * L + a + i] += w * y[s] / gain;
+            }
+    }
+    free(px);
+    free(py);
+    return rc;
+}
+
+int main(void)
+{
+    uint64_t seed = tu_seed();
+    tu_rng rng = {seed};
+    tu_config cfg = {16000, 8, 3, {16, 32, 64}, 8, 1, 3, "music,speech,sfx"};
+    tu_model m;
+    size_t size;
+    int skip = 0, fails = 0, rc;
+    printf("seed=%llu\n", (unsigned long long)seed);
+    tu_model_random(&m, &cfg, &rng);
+    unsigned char *buf = tu_serialize(&m, &cfg, &size);
+    mrxcl_context *ctx = tu_context(buf, size, &skip);
+    free(buf);
+    tu_model_free(&m);
+    if (!ctx) {
+        printf(skip ? "SKIP: no OpenCL device\n" : "FAIL: no context\n");
+        return skip ? SKIP_CODE : 1;
+    }
+    const int rate = cfg.sample_rate;
+    size_t L = 4000 + (size_t)(tu_next(&rng) % 6000);
+    float *x = malloc(sizeof(float) * C * L), *y = malloc(sizeof(float) * S * C * L);
+    float *whole = malloc(sizeof(float) * S * C * L);
+    double *ref = malloc(sizeof(double) * S * C * L);
+    for (size_t i = 0; i < (size_t)C * L; i++)
+        x[i] = (float)(0.1 * tu_gauss(&rng));
+    io t;
+
+    /* whole, gain 1, pass: mrxcl_separate itself */
+    {
+        const float *in[C] = {x, x + L};
+        float *out[S * C];
+        for (int i = 0; i < S * C; i++)
+            out[i] = whole + (size_t)i * L;
+        rc = mrxcl_separate(ctx, in, C, L, rate, out);
+        mrxcl_stream_params p = mrxcl_stream_default_params();
+        p.piece_seconds = 0;
+        p.overlap_seconds = 0;
+        io_reset(&t, x, y, L);
+        int rs = mrxcl_separate_stream(ctx, &p, C, L, rate, on_read, on_write, on_progress, &t);
+        if (rc || rs || memcmp(y, whole, sizeof(float) * S * C * L) != 0 || t.progress_calls != 1) {
+            printf("FAIL: whole: status %d/%d, %s, %zu progress calls\n", rc, rs,
+                   rs ? mrxcl_last_error(ctx) : "not identical to mrxcl_separate", t.progress_calls);
+            fails++;
+        }
+    }
+
+    /* pieces: random lengths, gain and each mode */
+    for (int mode = 0; mode < 3; mode++) {
+        size_t P = L / 3 + (size_t)(tu_next(&rng) % (L / 4)), O = 1 + (size_t)(tu_next(&rng) % (P / 2));
+        mrxcl_stream_params p = mrxcl_stream_default_params();
+        p.piece_seconds = (double)P / rate;
+        p.overlap_seconds = (double)O / rate;
+        p.input_gain = (float)pow(10.0, tu_uniform(&rng, -1.5, 1.5));
+        p.consistency = (mrxcl_consistency)mode;
+        mrxcl_stream_plan plan;
+        io_reset(&t, x, y, L);
+        int rs = mrxcl_stream_plan_get(&p, L, rate, &plan);
+        if (!rs)
+            rs = mrxcl_separate_stream(ctx, &p, C, L, rate, on_read, on_write, on_progress, &t);
+        rc = reference(ctx, x, L, rate, P, O, p.input_gain, p.consistency, ref);
+        double peak = 0.0, err = 0.0, sum_err = 0.0, speech_diff = 0.0;
+        size_t unwritten = 0;
+        for (size_t i = 0; i < (size_t)S * C * L; i++) {
+            peak = fmax(peak, fabs(ref[i]));
+            if (!isfinite(y[i]))
+                unwritten++;
+            else
+                err = fmax(err, fabs(y[i] - ref[i]));
+        }
+        for (int c = 0; c < C; c++)
+            for (size_t i = 0; i < L; i++) {
+                double s = 0.0;
+                for (int k = 0; k < S; k++)
+                    s += y[(k * C + c) * L + i];
+                sum_err = fmax(sum_err, fabs(s - x[c * L + i]));
+            }
+        if (mode == MRXCL_CONSISTENCY_MUSIC_SFX) { /* speech as with PASS */
+            double *pass = malloc(sizeof(double) * S * C * L);
+            reference(ctx, x, L, rate, P, O, p.input_gain, MRXCL_CONSISTENCY_PASS, pass);
+            for (size_t i = (size_t)C * L; i < 2 * (size_t)C * L; i++)
+                speech_diff = fmax(speech_diff, fabs(pass[i] - y[i]));
+            free(pass);
+        }
+        int bad = rs || rc || unwritten || !(err <= 1e-5 * peak) || plan.pieces < 2 ||
+                  t.read_pos != L || t.progress_calls != plan.pieces || t.progress_bad ||
+                  t.last_done != L || (mode == MRXCL_CONSISTENCY_ALL && !(sum_err <= 1e-5)) ||
+                  !(speech_diff <= 1e-5 * peak);
+        for (int s = 0; s < S; s++)
+            bad |= t.write_pos[s] != L;
+        if (bad) {
+            printf("FAIL: pieces of %zu frames, overlap %zu, L %zu, gain %g, mode %d: status %d/%d "
+                   "(%s), %zu unwritten, max error %.3g of peak %.3g, sum error %.3g, speech "
+                   "moved %.3g, %zu pieces, %zu progress calls\n", P, O, L, (double)p.input_gain,
+                   mode, rs, rc, rs ? mrxcl_last_error(ctx) : "", unwritten, err, peak, sum_err,
+                   speech_diff, plan.pieces, t.progress_calls);
+            fails++;
+        }
+    }
+
+    /* a failing callback stops everything */
+    for (int which = 0; which < 2; which++) {
+        mrxcl_stream_params p = mrxcl_stream_default_params();
+        p.piece_seconds = (double)(L / 4) / rate;
+        p.overlap_seconds = (double)(L / 16) / rate;
+        io_reset(&t, x, y, L);
+        if (which == 0)
+            t.fail_read_at = 2;
+        else
+            t.fail_write_at = 4;
+        int rs = mrxcl_separate_stream(ctx, &p, C, L, rate, on_read, on_write, on_progress, &t);
+        const char *msg = mrxcl_last_error(ctx);
+        if (rs != MRXCL_ERR_CALLBACK || t.calls_after_failure ||
+            !strstr(msg, which ? "write callback" : "read callback")) {
+            printf("FAIL: a failing %s callback: status %d (%s), %d calls after it\n",
+                   which ? "write" : "read", rs, msg, t.calls_after_failure);
+            fails++;
+        }
+    }
+
+    /* refused parameters */
+    {
+        mrxcl_stream_params bad[4];
+        for (int i = 0; i < 4; i++)
+            bad[i] = mrxcl_stream_default_params();
+        bad[0].piece_seconds = 0.1, bad[0].overlap_seconds = 0.06;  /* overlap > half */
+        bad[1].input_gain = 0.0f;
+        bad[2].input_gain = NAN;
+        bad[3].consistency = (mrxcl_consistency)7;
+        for (int i = 0; i < 4; i++) {
+            io_reset(&t, x, y, L);
+            int rs = mrxcl_separate_stream(ctx, &bad[i], C, L, rate, on_read, on_write, NULL, &t);
+            if (rs != MRXCL_ERR_INVALID_ARGUMENT || t.read_calls || !mrxcl_last_error(ctx)[0]) {
+                printf("FAIL: bad parameters %d: status %d, %d reads\n", i, rs, t.read_calls);
+                fails++;
+            }
+        }
+        io_reset(&t, x, y, L);
+        if (mrxcl_separate_stream(ctx, NULL, C, L, rate, NULL, on_write, NULL, &t) !=
+                MRXCL_ERR_INVALID_ARGUMENT ||
+            mrxcl_separate_stream(ctx, NULL, C, 0, rate, on_read, on_write, NULL, &t) !=
+                MRXCL_ERR_INVALID_ARGUMENT) {
+            printf("FAIL: a NULL read callback or 0 frames accepted\n");
+            fails++;
+        }
+    }
+
+    mrxcl_context_free(ctx);
+    free(x);
+    free(y);
+    free(whole);
+    free(ref);
+    if (fails)
+        printf("%d failures (seed=%llu)\n", fails, (unsigned long long)seed);
+    else
+        printf("stream: ok (L %zu)\n", L);
+    return fails ? 1 : 0;
+}
