@@ -341,10 +341,12 @@ def training_section(o, ck, last, lines, vals, ph, run_val):
            % (o.which, ck["step"], last["step"]),
            "- Batch: %d mixtures x %g s crops; training audio seen up to the exported step: "
            "%.2f h of mixtures (steps x batch x crop)." % (a["batch"], a["crop"], seen),
-           "- Loss and optimiser: the authors' SNR loss%s; Adam, gradient norm clipped at %g; "
-           "LSTM dropout %g; seed %d." % (
+           "- Loss and optimiser: the authors' SNR loss%s%s; Adam, gradient norm clipped at "
+           "%g; LSTM dropout %g; seed %d." % (
                " plus a silent-reference term of weight %g" % a["silent_weight"]
-               if a["silent_weight"] else " (silent-reference weight 0)", a["clip"],
+               if a["silent_weight"] else " (silent-reference weight 0)",
+               ", the stems' terms weighted %s" % a["stem_weights"].replace(",", ", ")
+               if a.get("stem_weights") else "", a["clip"],
                a["lstm_dropout"], a["seed"]),
            "- Learning rate: %s." % schedule_text(ph, lines)]
     if ck.get("init"):

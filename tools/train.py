@@ -17,7 +17,9 @@ loss = -(mean of SNR over the stems and batch items whose reference is not silen
 authors' formula a silent reference gives a constant -80 dB with no gradient; it is left out
 of the mean instead of adding that constant. --silent-weight W > 0 adds, for silent references,
 W * 10 log10(||s_hat||^2 / ||mix||^2 + 1e-4): a push towards a silent output for an absent
-class, which the authors' loss never gives (default 0: their loss).
+class, which the authors' loss never gives (default 0: their loss). --stem-weights
+music=A,speech=B,sfx=C makes it a weighted mean (each active term counts its stem's weight;
+default all 1, their loss), to spend the shared layers' capacity on one stem at another's cost.
 Optimiser: Adam (lr 1e-3 as the authors), gradient norm clipped at 5 (theirs), learning rate
 halved when the validation score has not improved for --patience validations; or, with
 --decay-start S, a cosine from --lr to --decay-lr over steps S .. S + --decay-steps (the usual
@@ -136,16 +138,19 @@ def describe_cost(config):
 # ---------------------------------------------------------------------------------
 # loss and metrics
 
-def snr_terms(estimate, target, mix, silent_weight=0.0):
+def snr_terms(estimate, target, mix, silent_weight=0.0, stem_weights=None):
     """(loss, per-stem mean SNR over active items [S] (nan where none), active mask [B,S]).
 
-    estimate, target: [B, S, L]; mix: [B, L]. See the module docstring."""
+    estimate, target: [B, S, L]; mix: [B, L]; stem_weights: None (all 1) or [S] weights of
+    the stems' SNR terms in the mean. See the module docstring."""
     t_pow = (target ** 2).sum(-1)
     err = ((target - estimate) ** 2).sum(-1)
     snr = 10 * torch.log10(t_pow / (err + SNR_EPS) + SNR_EPS)          # [B, S]
     active = t_pow > 1e-10
-    n_active = active.sum()
-    loss = -(snr * active).sum() / n_active.clamp(min=1)
+    w = active.to(snr.dtype)
+    if stem_weights is not None:
+        w = w * torch.as_tensor(stem_weights, dtype=snr.dtype, device=snr.device)
+    loss = -(snr * w).sum() / w.sum().clamp(min=1e-12)
     if silent_weight > 0 and (~active).any():
         e_pow = (estimate ** 2).sum(-1)
         m_pow = (mix ** 2).sum(-1, keepdim=True).clamp(min=1e-10)
@@ -155,6 +160,28 @@ def snr_terms(estimate, target, mix, silent_weight=0.0):
         per = torch.where(active, snr, torch.zeros_like(snr)).sum(0) / active.sum(0).clamp(min=1)
         per = torch.where(active.sum(0) > 0, per, torch.full_like(per, float("nan")))
     return loss, per, active
+
+
+def parse_stem_weights(text, sources):
+    """--stem-weights "speech=1.5,music=0.75" -> [w per source] (unnamed stems 1), or None."""
+    if not text:
+        return None
+    w = {s: 1.0 for s in sources}
+    for item in text.split(","):
+        name, sep, val = item.partition("=")
+        name = name.strip()
+        if not sep or name not in w:
+            raise SystemExit("train.py: --stem-weights: '%s' is not NAME=WEIGHT with NAME one "
+                             "of %s" % (item, ", ".join(sources)))
+        try:
+            w[name] = float(val)
+        except ValueError:
+            raise SystemExit("train.py: --stem-weights: '%s' is not a number" % val)
+        if not (w[name] >= 0 and math.isfinite(w[name])):
+            raise SystemExit("train.py: --stem-weights: %s's weight must be >= 0" % name)
+    if not any(v > 0 for v in w.values()):
+        raise SystemExit("train.py: --stem-weights: every weight is 0")
+    return [w[s] for s in sources]
 
 
 def load_validation(val_dir, limit=None, seconds=None):
@@ -323,9 +350,45 @@ def selftest(seed=None):
     if any(not torch.equal(v, before[k]) for k, v in net.state_dict().items()):
         fails.append("scored(): the module's own state not restored")
     fails += schedule_selftest()
+    fails += loss_selftest(seed)
     fails += init_selftest(seed)
     if fails:
         fails.insert(0, "train.py --selftest failed (seed %d, decay %.4f)" % (seed, decay))
+    return fails
+
+
+def loss_selftest(seed):
+    """snr_terms with and without --stem-weights against the loss written out in float64,
+    one reference silent; parse_stem_weights on good and bad flags."""
+    fails = []
+    g = torch.Generator().manual_seed(seed)
+    B, S, L = 3, 3, 50
+    target = torch.randn(B, S, L, generator=g)
+    target[1, 2] = 0.0
+    est = target + 0.3 * torch.randn(B, S, L, generator=g)
+    mix = target.sum(1)
+    t = target.double()
+    snr = 10 * torch.log10((t ** 2).sum(-1) / (((t - est.double()) ** 2).sum(-1) + SNR_EPS)
+                           + SNR_EPS)
+    active = torch.ones(B, S, dtype=torch.float64)
+    active[1, 2] = 0.0
+    for weights in (None, [0.5, 2.0, 1.0], [0.0, 1.0, 0.0]):
+        w = active * (1.0 if weights is None else torch.tensor(weights, dtype=torch.float64))
+        want = float(-(snr * w).sum() / w.sum())
+        got = float(snr_terms(est, target, mix, 0.0, weights)[0])
+        if not abs(got - want) <= 1e-4 * max(1.0, abs(want)):
+            fails.append("snr_terms with stem weights %s: %.6f, want %.6f" % (weights, got, want))
+    src = ["music", "speech", "sfx"]
+    if parse_stem_weights("speech=1.5, music=0.5", src) != [0.5, 1.5, 1.0]:
+        fails.append("parse_stem_weights: 'speech=1.5, music=0.5' misread")
+    if parse_stem_weights(None, src) is not None:
+        fails.append("parse_stem_weights: no flag should give None")
+    for bad in ("voice=2", "speech", "speech=x", "speech=-1", "music=0,speech=0,sfx=0"):
+        try:
+            parse_stem_weights(bad, src)
+            fails.append("parse_stem_weights accepted '%s'" % bad)
+        except SystemExit:
+            pass
     return fails
 
 
@@ -545,6 +608,8 @@ def parse_args(argv):
     ap.add_argument("--warmup", type=int, default=0, metavar="STEPS",
                     help="learning rate rising linearly from lr/STEPS to lr over steps 0..STEPS")
     ap.add_argument("--silent-weight", type=float, default=0.0)
+    ap.add_argument("--stem-weights", default=None, metavar="NAME=W,...",
+                    help="weights of the stems' SNR terms in the loss (default all 1)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
@@ -827,6 +892,7 @@ def main(argv=None):
         "args": vars(args), "device_name": device_name, "train_seconds": train_seconds,
         "init": init,
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}})
+    stem_weights = parse_stem_weights(args.stem_weights, config["sources"])
     acc = {"loss": [], "snr": [], "gnorm": [], "data": 0.0, "compute": 0.0}
     skipped = 0
     it = iter(loader)
@@ -843,7 +909,7 @@ def main(argv=None):
         stems = stems.to(device, non_blocking=True)
         t1 = time.time()
         est = model(mix)
-        loss, per_stem, _ = snr_terms(est, stems, mix, args.silent_weight)
+        loss, per_stem, _ = snr_terms(est, stems, mix, args.silent_weight, stem_weights)
         opt.zero_grad(set_to_none=True)
         lr = scheduled_lr(args, step)
         if lr is not None:
