@@ -270,6 +270,89 @@ def input_loudness(x, sample_rate):
     return float(value) if np.isfinite(value) else -math.inf
 
 
+class _FakePool:
+    """A pool of noise files for augment_selftest (the attributes plan_mixture and render
+    use)."""
+
+    def __init__(self, rng, n, seconds, sample_rate=SAMPLE_RATE):
+        self.lengths = (rng.uniform(*seconds, n) * sample_rate).astype(np.int64)
+        self.paths = ["cls/pkg/%d.wav" % i for i in range(n)]
+        self.bandwidth = np.full(n, 20000.0)
+        self.audio = [0.1 * rng.standard_normal(k) for k in self.lengths]
+
+    def __len__(self):
+        return len(self.paths)
+
+    def package_files(self, i):
+        return np.arange(len(self.paths))
+
+    def segment(self, i, start, length):
+        return self.audio[i][start:start + length]
+
+
+def augment_selftest(seed=None):
+    """speed_change, apply_eq and the augmented plan, on random inputs: a sine of f Hz comes
+    out of speed_change(., d) at f d / SPEED_UP Hz (peak of a zero-padded FFT, within 0.2%)
+    and ceil(n SPEED_UP / d) samples long; apply_eq changes a sine's RMS (middle half) by
+    eq_gain_db at its frequency (0.05 dB); with cfg.speech_speed_prob = cfg.speech_eq_prob = 1
+    every speech event that fits is sped by one of SPEED_DOWN, has an EQ, length
+    ceil(src_length SPEED_UP / d), and renders to audio of that length that is not silent at
+    its end; with both at 0 no event has either. Returns a list of failures, the first naming the seed."""
+    seed = int.from_bytes(os.urandom(4), "little") if seed is None else seed
+    rng = np.random.default_rng(seed)
+    sr = SAMPLE_RATE
+    fails = []
+    d = int(SPEED_DOWN[int(rng.integers(len(SPEED_DOWN)))])
+    f = float(rng.uniform(200.0, 4000.0))
+    n = int(rng.integers(sr, 2 * sr))
+    y = speed_change(np.sin(2 * np.pi * f * np.arange(n) / sr), d)
+    if len(y) != -(-n * SPEED_UP // d):
+        fails.append("speed_change: %d samples, want %d" % (len(y), -(-n * SPEED_UP // d)))
+    m = 16 * len(y)
+    spec = np.abs(np.fft.rfft(y * np.hanning(len(y)), m))
+    got = np.argmax(spec) * sr / m
+    if abs(got / (f * d / SPEED_UP) - 1) > 0.002:
+        fails.append("speed_change(%d): a %.1f Hz sine came out at %.1f Hz, want %.1f"
+                     % (d, f, got, f * d / SPEED_UP))
+    eq = draw_eq(rng)
+    x = np.sin(2 * np.pi * f * np.arange(2 * sr) / sr)
+    y = apply_eq(x, sr, eq)
+    mid = slice(sr // 2, 3 * sr // 2)
+    got = 20 * np.log10(np.sqrt(np.mean(y[mid] ** 2)) / np.sqrt(np.mean(x[mid] ** 2)))
+    want = float(eq_gain_db(f, eq))
+    if abs(got - want) > 0.05:
+        fails.append("apply_eq %s at %.1f Hz: %.3f dB, want %.3f" % (eq, f, got, want))
+    pools = {"speech": _FakePool(rng, 30, (0.3, 2.0)), "music": _FakePool(rng, 5, (20, 40)),
+             "sfx": _FakePool(rng, 20, (0.2, 5.0))}
+    cfg = MixConfig(speech_speed_prob=1.0, speech_eq_prob=1.0)
+    events = plan_mixture(np.random.default_rng(seed), pools, cfg, 20.0, nb_rates=[])
+    speech = [ev for ev in events if ev["stem"] == "speech"]
+    total = 20 * sr
+    if not speech:
+        fails.append("augmented plan: no speech event")
+    for ev in speech:
+        k, want = ev["speed_down"], -(-ev["src_length"] * SPEED_UP // ev["speed_down"])
+        fitted = ev["src_length"] * SPEED_UP // min(SPEED_DOWN) < total - ev["start"]
+        if (k not in SPEED_DOWN and fitted) or ev["eq"] is None:
+            fails.append("augmented plan: a speech event without speed or EQ: %s" % ev)
+        elif k != SPEED_UP and ev["length"] != want:
+            fails.append("augmented plan: length %d, want %d" % (ev["length"], want))
+        elif ev["start"] + ev["length"] > total:
+            fails.append("augmented plan: an event past the end")
+        x = _clip_audio(pools, ev, cfg)
+        if x is None or len(x) != ev["length"] or not np.any(x[-len(x) // 10:]):
+            fails.append("augmented clip: %s samples, want %d, end silent" % (
+                None if x is None else len(x), ev["length"]))
+    plain = plan_mixture(np.random.default_rng(seed), pools, MixConfig(), 20.0, nb_rates=[])
+    if any(e["speed_down"] != SPEED_UP or e["eq"] or e["src_length"] != e["length"]
+           for e in plain):
+        fails.append("a plan without augmentation has speed or EQ")
+    if fails:
+        fails.insert(0, "dnr_mix augment selftest failed (seed %d, speed %d/%d)"
+                     % (seed, d, SPEED_UP))
+    return fails
+
+
 def loudness_selftest(seed=None):
     """loudness() against figures worked out from BS.1770-4 itself, with a random level,
     phase and sample rate: a 997 Hz sine of peak A reads 20 log10 A - 3.01 LUFS (the
@@ -330,6 +413,55 @@ def band_limit(x, sample_rate, low_rate):
     g = np.clip((hi - f) / (hi - lo), 0.0, 1.0)
     X *= 0.5 - 0.5 * np.cos(np.pi * g)
     return irfft(X, n)[:len(x)]
+
+
+SPEED_UP = 20
+SPEED_DOWN = (17, 18, 19, 21, 22, 23)   # speeds DOWN / SPEED_UP: 0.85 .. 1.15, 1 left out
+
+
+def speed_change(x, down):
+    """x played down / SPEED_UP times as fast, as Kaldi's speed perturbation: resampled by
+    SPEED_UP / down (scipy's polyphase filter) and kept at the same rate, so tempo, pitch and
+    formants scale together (a voice lower or higher, slower or quicker). Length
+    ceil(len(x) * SPEED_UP / down)."""
+    from scipy.signal import resample_poly
+
+    x = np.asarray(x, dtype=np.float64)
+    if down == SPEED_UP:
+        return x
+    return resample_poly(x, SPEED_UP, int(down))
+
+
+def eq_gain_db(f, eq):
+    """Gain (dB) at frequencies f of the EQ eq = (tilt dB per octave about 1 kHz, peak
+    centre Hz, peak gain dB, peak width in octaves): a spectral tilt (flat below 50 Hz) plus
+    one Gaussian bell on the log-frequency axis."""
+    tilt, fc, gain, width = eq
+    f = np.maximum(np.asarray(f, dtype=np.float64), 1e-3)
+    return (tilt * np.log2(np.maximum(f, 50.0) / 1000.0)
+            + gain * np.exp(-0.5 * (np.log2(f / fc) / width) ** 2))
+
+
+def apply_eq(x, sample_rate, eq):
+    """x through the zero-phase EQ eq_gain_db(., eq), by FFT (zero-padded like band_limit so
+    the circular FFT does not wrap). Same length. A microphone, a room or a voice that the
+    pools lack, roughly: the recordings of the speech pool come from few speakers and
+    studios."""
+    from scipy.fft import next_fast_len, irfft, rfft
+
+    x = np.asarray(x, dtype=np.float64)
+    n = next_fast_len(len(x) + 8192, real=True)
+    X = rfft(x, n)
+    X *= 10.0 ** (eq_gain_db(np.arange(len(X)) * (float(sample_rate) / n), eq) / 20.0)
+    return irfft(X, n)[:len(x)]
+
+
+def draw_eq(rng):
+    """A random EQ for apply_eq: tilt +-2 dB/octave, a bell of +-9 dB and 0.3 to 1.2 octaves
+    at 150 Hz to 6 kHz (log-uniform)."""
+    return (float(rng.uniform(-2.0, 2.0)), float(np.exp(rng.uniform(np.log(150.0),
+                                                                     np.log(6000.0)))),
+            float(rng.uniform(-9.0, 9.0)), float(rng.uniform(0.3, 1.2)))
 
 
 def rate_for_bandwidth(bw, sample_rate=SAMPLE_RATE):
@@ -708,6 +840,8 @@ class MixConfig:
     narrowband_below_hz: float = 17600.0
     mix_bandlimit_prob: float = 0.0    # whole mixture (training)
     gain_db: float = 0.0               # +- random gain on the normalised mixture (training)
+    speech_speed_prob: float = 0.0     # a speech clip sped up or slowed down (SPEED_DOWN)
+    speech_eq_prob: float = 0.0        # a speech clip through a random EQ (draw_eq)
 
     def layers(self):
         return [l for l in ("music", "speech", "sfx", "background")
@@ -765,7 +899,11 @@ def plan_mixture(rng, pools, cfg, seconds, nb_rates=None):
 
     Each event: layer, stem, cls (pool), parts [(file, file_start, length, offset in the
     clip)], start (samples in the mixture), length (samples), lufs (its target level),
-    low_rate (band-limit rate or None), fade_in, fade_out (bools: a file was cut there).
+    low_rate (band-limit rate or None), fade_in, fade_out (bools: a file was cut there),
+    speed_down (the clip plays speed_down / SPEED_UP times as fast; SPEED_UP: unchanged),
+    src_length (its length before the speed change), eq (draw_eq's EQ or None). Speed and EQ
+    (training only: cfg.speech_speed_prob, cfg.speech_eq_prob) touch speech clips alone, and
+    draw nothing from rng when their probability is 0, so fixed mixtures stay as they were.
 
     Two departures from DnR's rules, because our pools hold short files (speech and sfx
     files have a median of 1.5 s, where DnR's LibriSpeech utterances average about 12 s and
@@ -802,8 +940,17 @@ def plan_mixture(rng, pools, cfg, seconds, nb_rates=None):
                 continue
             gap = cfg.gap_min_s + cfg.gap_scale_s * abs(rng.standard_normal())
             start = cursor + int(gap * sr)
+            speed, eq, src_length = SPEED_UP, None, None
             if layer == "speech":
                 parts, length = _speech_utterance(rng, pool, i, total - cursor, cfg)
+                src_length = length
+                if cfg.speech_speed_prob > 0 and rng.random() < cfg.speech_speed_prob:
+                    d = SPEED_DOWN[int(rng.integers(len(SPEED_DOWN)))]
+                    n2 = -(-length * SPEED_UP // d)
+                    if n2 < total - cursor:  # the slower utterance must fit too
+                        speed, length = d, n2
+                if cfg.speech_eq_prob > 0 and rng.random() < cfg.speech_eq_prob:
+                    eq = draw_eq(rng)
                 start = max(cursor, min(start, total - length))
             elif whole:
                 start = max(cursor, min(start, total - flen))
@@ -825,7 +972,8 @@ def plan_mixture(rng, pools, cfg, seconds, nb_rates=None):
                 "paths": [pool.paths[p[0]] for p in parts], "start": int(start),
                 "length": int(length),
                 "lufs": float(level + rng.uniform(-cfg.clip_range_lu, cfg.clip_range_lu)),
-                "low_rate": low_rate,
+                "low_rate": low_rate, "speed_down": int(speed), "eq": eq,
+                "src_length": int(src_length if src_length is not None else length),
                 "fade_in": len(parts) == 1 and off0 > 0,
                 "fade_out": len(parts) == 1 and off0 + n0 < int(pool.lengths[f0])})
             cursor = start + length
@@ -840,9 +988,14 @@ def _clip_audio(pools, ev, cfg):
         f, off, n, _ = ev["parts"][0]
         x = pool.segment(f, off, n)
     else:
-        x = np.zeros(ev["length"])
+        x = np.zeros(ev.get("src_length", ev["length"]))
         for f, off, n, at in ev["parts"]:
             x[at:at + n] = pool.segment(f, off, n)
+    if ev.get("speed_down", SPEED_UP) != SPEED_UP:
+        x = speed_change(x, ev["speed_down"])
+        x = np.pad(x, (0, max(0, ev["length"] - len(x))))[:ev["length"]]
+    if ev.get("eq"):
+        x = apply_eq(x, sr, ev["eq"])
     if ev["low_rate"]:
         x = band_limit(x, sr, ev["low_rate"])
     for flag, ms, sl in (("fade_in", cfg.fade_in_ms, slice(None)),
@@ -1178,8 +1331,8 @@ def main(argv=None):
     args = ap.parse_args(argv)
 
     if args.cmd == "selftest":
-        fails = loudness_selftest(args.seed)
-        print("\n".join(fails) if fails else "dnr_mix selftest: loudness ok")
+        fails = loudness_selftest(args.seed) + augment_selftest(args.seed)
+        print("\n".join(fails) if fails else "dnr_mix selftest: loudness, augmentation ok")
         return 1 if fails else 0
     if args.cmd == "synth-pool":
         make_synthetic_pool(args.out, args.seed)

@@ -518,6 +518,20 @@ def pack_text(pack, manifest):
             % (pack["pack"], ",".join(map(str, pack["shards"])), pack["of"], parts, rates), ""]
 
 
+def augment_text(a):
+    """The speech augmentation of train.py --speech-speed/--speech-eq, as a clause."""
+    parts = []
+    if a.get("speech_speed"):
+        parts.append("speech clips sped up or slowed down by a factor of %g to %g (pitch with "
+                     "it) at probability %g" % (min(dnr_mix.SPEED_DOWN) / dnr_mix.SPEED_UP,
+                                                max(dnr_mix.SPEED_DOWN) / dnr_mix.SPEED_UP,
+                                                a["speech_speed"]))
+    if a.get("speech_eq"):
+        parts.append("passed through a random EQ (tilt +-2 dB per octave, one bell of +-9 dB) "
+                     "at probability %g" % a["speech_eq"])
+    return "; " + " and ".join(parts) if parts else ""
+
+
 def data_section(manifest, a, pack=None):
     cfg = dnr_mix.MixConfig()
     lv = cfg.levels
@@ -530,11 +544,11 @@ def data_section(manifest, a, pack=None):
            "the same gain on every stem, so the stems sum to the mix. Music and sfx clips are "
            "band-limited at random as often as the speech pool is narrowband. Training mixtures "
            "are drawn on the fly from the train pools (%g s crops, seed %d, with a random "
-           "+-6 dB gain and whole-mix band-limiting at probability 0.1); validation mixtures "
+           "+-6 dB gain and whole-mix band-limiting at probability 0.1%s); validation mixtures "
            "are fixed 60 s files from packages held out of training."
            % ("/".join("%g" % v for v in cfg.clips_per_minute.values()), lv["speech"],
               lv["sfx"], lv["music"], lv["background"], cfg.layer_range_lu, cfg.clip_range_lu,
-              cfg.mix_lufs, a["crop"], a["seed"]), "",
+              cfg.mix_lufs, a["crop"], a["seed"], augment_text(a)), "",
            "Corpus: manifest version %s, rules version %s, built %s; %d files, %.2f h in all."
            % (manifest.get("manifest_version"), manifest.get("rules_version"),
               manifest.get("created"), manifest["totals"]["files"], manifest["totals"]["hours"]),

@@ -26,7 +26,10 @@ halved when the validation score has not improved for --patience validations; or
 way to end a run whose length is fixed by the time available).
 
 Data: dnr_mix.MixSampler (train pools, seeded; example i of the run depends only on
-(--seed, i), so a resumed run sees the data an uninterrupted one would). Validation: the fixed
+(--seed, i), so a resumed run sees the data an uninterrupted one would). --speech-speed P and
+--speech-eq P change a speech clip's speed (0.85 to 1.15, voice pitch with it) or pass it
+through a random EQ with probability P each: the speech pools hold few speakers and
+studios, and the model does worst on the voices least like them. Validation: the fixed
 mixtures in --val-dir (written there by dnr_mix.make_validation_set from the validation pools
 if the folder has no tracks), scored with SI-SDR (eval.si_sdr) per stem next to the mixture
 as the estimate; the best checkpoint is the one with the highest mean SI-SDR improvement
@@ -608,6 +611,11 @@ def parse_args(argv):
     ap.add_argument("--warmup", type=int, default=0, metavar="STEPS",
                     help="learning rate rising linearly from lr/STEPS to lr over steps 0..STEPS")
     ap.add_argument("--silent-weight", type=float, default=0.0)
+    ap.add_argument("--speech-speed", type=float, default=0.0, metavar="P",
+                    help="probability of a speech clip sped up or slowed down by 0.85..1.15 "
+                         "(tempo and pitch together; dnr_mix.speed_change)")
+    ap.add_argument("--speech-eq", type=float, default=0.0, metavar="P",
+                    help="probability of a speech clip through a random EQ (dnr_mix.draw_eq)")
     ap.add_argument("--stem-weights", default=None, metavar="NAME=W,...",
                     help="weights of the stems' SNR terms in the loss (default all 1)")
     ap.add_argument("--seed", type=int, default=0)
@@ -864,8 +872,11 @@ def main(argv=None):
         len(val_tracks), val_dir, "" if args.val_seconds is None
         else " (first %.0f s of each)" % args.val_seconds))
 
+    mix_cfg = dnr_mix.MixConfig(mix_bandlimit_prob=0.1, gain_db=6.0,
+                                speech_speed_prob=args.speech_speed,
+                                speech_eq_prob=args.speech_eq)
     sampler = dnr_mix.MixSampler(args.corpus, "train", args.seed, args.crop, args.cache,
-                                 jobs=args.decode_jobs)
+                                 config=mix_cfg, jobs=args.decode_jobs)
     print("train: pools %s" % ", ".join("%s %d files %.2f h" % (c, len(p), p.hours())
                                          for c, p in sampler.pools.items()))
     loader = torch.utils.data.DataLoader(
