@@ -375,7 +375,8 @@ def training_section(o, ck, last, lines, vals, ph, run_val):
                 if num(score) is not None else "no validation at that step"),
             "- Validation during training: %d fixed mixtures (seed %d) in `%s`%s%s, every %d "
             "steps; the best checkpoint is the one with the highest mean improvement."
-            % (a["val_count"], a["val_seed"], run_val, "" if a["val_limit"] is None
+            % (val_tracks(run_val, a["val_count"]), a["val_seed"], run_val,
+               "" if a["val_limit"] is None
                else ", the first %d of them scored" % a["val_limit"], "" if a["val_seconds"]
                is None else " on their first %g s" % a["val_seconds"], a["val_every"])]
     def phase_of(step):
@@ -516,6 +517,17 @@ def pack_text(pack, manifest):
             "the first validation mixtures' stems; the validation results above are on the "
             "originals."
             % (pack["pack"], ",".join(map(str, pack["shards"])), pack["of"], parts, rates), ""]
+
+
+def val_tracks(folder, asked):
+    """Mixtures in the run's validation folder (train.py writes --val-count of them only
+    when it finds none, so the folder may hold more), or the count asked for if it is
+    gone."""
+    try:
+        return sum(os.path.isfile(os.path.join(folder, d, "mix.wav"))
+                   for d in os.listdir(folder)) or asked
+    except OSError:
+        return asked
 
 
 def augment_text(a):
