@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Widen an mrxcl model to a larger hidden size without changing what it computes.
 
-    widen.py IN.safetensors OUT.safetensors --hidden H [--seed N]
+    widen.py IN.safetensors OUT.safetensors --hidden H [--seed N] [--f16]
     widen.py --selftest [--seed N]
 
 A wider network (train.py --hidden) costs more per step but can fit more; trained from
@@ -21,8 +21,9 @@ What grows, for hidden h -> H (each BiLSTM direction h/2 -> H/2):
   - decoder: Linear(2h, h) gains H-h output rows and zero columns for the new entries of
     D = [C1, C2]; BatchNorm(h) gains channels as above; Linear(h, F_r) gets zero columns
     for them.
-The output file is float32 with the input's configuration and training record, and the
-hidden size changed. The check at the end runs both files through mrx_ref on noise.
+The output file has the input's configuration and training record, the hidden size
+changed; float32, or float16 with --f16 (half the bytes, for a GPU call's 64 MiB: an F16
+input's weights are kept exactly, the new units' are rounded). The check at the end runs both files through mrx_ref on noise.
 """
 
 import argparse
@@ -161,6 +162,7 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=None,
                     help="seed of the new units' weights (default 0); with --selftest, "
                     "the random model's")
+    ap.add_argument("--f16", action="store_true", help="store float16 tensors")
     ap.add_argument("--selftest", action="store_true")
     args = ap.parse_args(argv)
     if args.selftest:
@@ -172,7 +174,8 @@ def main(argv=None):
     try:
         tensors, config, training = mrx_io.read_model_file(args.input, with_training=True)
         sd, new = widen_state_dict(tensors, config, args.hidden, args.seed or 0)
-        mrx_io.save_model(args.output, sd, new, training=training)
+        mrx_io.save_model(args.output, sd, new, dtype="f16" if args.f16 else "f32",
+                          training=training)
     except (OSError, mrx_io.ModelError, ValueError) as e:
         print("widen: %s" % (getattr(e, "strerror", None) or e), file=sys.stderr)
         return 1
