@@ -2,7 +2,7 @@
 """Carry the training pools to a lent GPU machine in 64 MiB calls, and unpack them there.
 
     pools.py pack --corpus CORPUS [--cache CACHE] [--val-dir VAL] --out DIR
-                  [--shards 4] [--budget-mib 44] [--share speech=0.4,music=0.3,sfx=0.3]
+                  [--shards 4] [--budget-mib 40] [--share speech=0.4,music=0.3,sfx=0.3]
                   [--full-kbps 20] [--sfx-kbps 48] [--val-tracks 12] [--val-seconds 30]
                   [--seed 0] [--jobs N]
     pools.py unpack SHARD... --into DIR [--jobs N]
@@ -630,7 +630,7 @@ def main(argv=None):
     p.add_argument("--val-seconds", type=float, default=30.0)
     p.add_argument("--out", required=True)
     p.add_argument("--shards", type=int, default=4)
-    p.add_argument("--budget-mib", type=float, default=44.0,
+    p.add_argument("--budget-mib", type=float, default=40.0,
                    help="MiB per shard (the call's 64 MiB less the tree and the wheels)")
     p.add_argument("--share", default="speech=0.4,music=0.3,sfx=0.3")
     p.add_argument("--full-kbps", type=int, default=20,

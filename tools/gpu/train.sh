@@ -8,7 +8,7 @@
 #   bash tools/gpu/train.sh train MINUTES [train.py flags]  # MINUTES: this whole command
 #
 # Environment: INIT (model to start from; default models/default.safetensors; empty: a new
-# model of HIDDEN (256), LAYERS (2), HOP (512)), BATCH (32), CROP (4), LR (3e-4), EMA
+# model of HIDDEN (320), LAYERS (2), HOP (512)), BATCH (32), CROP (4), LR (3e-4), EMA
 # (0.998), SEED (7), DEVICE (cuda; cpu for a dry run here), POOLS (.device-carry/pools),
 # PROBE_ARGS (more probe.py flags),
 # MRXCL_GPU_WORK (/tmp/mrxcl-gpu: unpacked pools, cache, run; a later call on
@@ -52,7 +52,7 @@ device=${DEVICE:-cuda}
 if [ -n "$init" ]; then
     model=(--init "$init")
 else
-    model=(--hidden "${HIDDEN:-256}" --layers "${LAYERS:-2}" --hop "${HOP:-512}")
+    model=(--hidden "${HIDDEN:-320}" --layers "${LAYERS:-2}" --hop "${HOP:-512}")
 fi
 batch=${BATCH:-32}
 crop=${CROP:-4}
