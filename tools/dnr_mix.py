@@ -294,15 +294,34 @@ def augment_selftest(seed=None):
     """speed_change, apply_eq and the augmented plan, on random inputs: a sine of f Hz comes
     out of speed_change(., d) at f d / SPEED_UP Hz (peak of a zero-padded FFT, within 0.2%)
     and ceil(n SPEED_UP / d) samples long; apply_eq changes a sine's RMS (middle half) by
-    eq_gain_db at its frequency (0.05 dB); with cfg.speech_speed_prob = cfg.speech_eq_prob = 1
-    every speech event that fits is sped by one of SPEED_DOWN, has an EQ, length
+    eq_gain_db at its frequency (0.05 dB); speed_downs gives (17, 18, 19, 21, 22, 23) for the
+    default range, every step of a range and refuses bad ones; with
+    cfg.speech_speed_prob = cfg.speech_eq_prob = 1 and a random cfg.speech_speed_range every
+    speech event that fits is sped by one of speed_downs(range), has an EQ, length
     ceil(src_length SPEED_UP / d), and renders to audio of that length that is not silent at
     its end; with both at 0 no event has either. Returns a list of failures, the first naming the seed."""
     seed = int.from_bytes(os.urandom(4), "little") if seed is None else seed
     rng = np.random.default_rng(seed)
     sr = SAMPLE_RATE
     fails = []
-    d = int(SPEED_DOWN[int(rng.integers(len(SPEED_DOWN)))])
+    if speed_downs() != (17, 18, 19, 21, 22, 23):
+        fails.append("speed_downs(): %s, want 17..23 without 20" % (speed_downs(),))
+    # a range apart from the default (all slower or all quicker), so that a plan drawing
+    # from the default speeds shows
+    a, b = sorted(rng.integers(10, 17, 2) if rng.random() < 0.5 else rng.integers(24, 41, 2))
+    lo, hi = a / SPEED_UP, b / SPEED_UP
+    downs = speed_downs(lo, hi)
+    if downs != tuple(range(a, b + 1)):
+        fails.append("speed_downs(%g, %g): %s, want %d..%d" % (lo, hi, downs, a, b))
+    if speed_downs(0.7, 1.4) != tuple(k for k in range(14, 29) if k != SPEED_UP):
+        fails.append("speed_downs(0.7, 1.4): %s, want 14..28 without 20" % (speed_downs(0.7, 1.4),))
+    for bad in ((0.4, 1.1), (0.9, 2.5), (1.2, 1.1), (1.0, 1.0), (1.01, 1.04)):
+        try:
+            speed_downs(*bad)
+            fails.append("speed_downs%s: accepted" % (bad,))
+        except ValueError:
+            pass
+    d = int(downs[int(rng.integers(len(downs)))])
     f = float(rng.uniform(200.0, 4000.0))
     n = int(rng.integers(sr, 2 * sr))
     y = speed_change(np.sin(2 * np.pi * f * np.arange(n) / sr), d)
@@ -324,7 +343,7 @@ def augment_selftest(seed=None):
         fails.append("apply_eq %s at %.1f Hz: %.3f dB, want %.3f" % (eq, f, got, want))
     pools = {"speech": _FakePool(rng, 30, (0.3, 2.0)), "music": _FakePool(rng, 5, (20, 40)),
              "sfx": _FakePool(rng, 20, (0.2, 5.0))}
-    cfg = MixConfig(speech_speed_prob=1.0, speech_eq_prob=1.0)
+    cfg = MixConfig(speech_speed_prob=1.0, speech_eq_prob=1.0, speech_speed_range=(lo, hi))
     events = plan_mixture(np.random.default_rng(seed), pools, cfg, 20.0, nb_rates=[])
     speech = [ev for ev in events if ev["stem"] == "speech"]
     total = 20 * sr
@@ -332,8 +351,8 @@ def augment_selftest(seed=None):
         fails.append("augmented plan: no speech event")
     for ev in speech:
         k, want = ev["speed_down"], -(-ev["src_length"] * SPEED_UP // ev["speed_down"])
-        fitted = ev["src_length"] * SPEED_UP // min(SPEED_DOWN) < total - ev["start"]
-        if (k not in SPEED_DOWN and fitted) or ev["eq"] is None:
+        fitted = ev["src_length"] * SPEED_UP // min(downs) < total - ev["start"]
+        if (k not in downs and fitted) or ev["eq"] is None:
             fails.append("augmented plan: a speech event without speed or EQ: %s" % ev)
         elif k != SPEED_UP and ev["length"] != want:
             fails.append("augmented plan: length %d, want %d" % (ev["length"], want))
@@ -348,8 +367,8 @@ def augment_selftest(seed=None):
            for e in plain):
         fails.append("a plan without augmentation has speed or EQ")
     if fails:
-        fails.insert(0, "dnr_mix augment selftest failed (seed %d, speed %d/%d)"
-                     % (seed, d, SPEED_UP))
+        fails.insert(0, "dnr_mix augment selftest failed (seed %d, speed %d/%d, range %g..%g)"
+                     % (seed, d, SPEED_UP, lo, hi))
     return fails
 
 
@@ -416,7 +435,24 @@ def band_limit(x, sample_rate, low_rate):
 
 
 SPEED_UP = 20
-SPEED_DOWN = (17, 18, 19, 21, 22, 23)   # speeds DOWN / SPEED_UP: 0.85 .. 1.15, 1 left out
+SPEED_RANGE = (0.85, 1.15)              # train.py --speech-speed-range's default
+
+
+def speed_downs(lo=SPEED_RANGE[0], hi=SPEED_RANGE[1]):
+    """The speed_down values of speeds lo .. hi (steps of 1 / SPEED_UP, speed 1 left out):
+    (17, 18, 19, 21, 22, 23) for the default 0.85 .. 1.15. ValueError outside 0.5 .. 2 or
+    when no speed but 1 is left."""
+    if not (0.5 <= lo <= hi <= 2.0):
+        raise ValueError("speech speed range %g..%g: want 0.5 <= low <= high <= 2" % (lo, hi))
+    downs = tuple(d for d in range(int(math.ceil(lo * SPEED_UP - 1e-9)),
+                                   int(math.floor(hi * SPEED_UP + 1e-9)) + 1) if d != SPEED_UP)
+    if not downs:
+        raise ValueError("speech speed range %g..%g holds no speed but 1 (steps of %g)"
+                         % (lo, hi, 1.0 / SPEED_UP))
+    return downs
+
+
+SPEED_DOWN = speed_downs()              # speeds DOWN / SPEED_UP: 0.85 .. 1.15, 1 left out
 
 
 def speed_change(x, down):
@@ -840,7 +876,8 @@ class MixConfig:
     narrowband_below_hz: float = 17600.0
     mix_bandlimit_prob: float = 0.0    # whole mixture (training)
     gain_db: float = 0.0               # +- random gain on the normalised mixture (training)
-    speech_speed_prob: float = 0.0     # a speech clip sped up or slowed down (SPEED_DOWN)
+    speech_speed_prob: float = 0.0     # a speech clip sped up or slowed down ...
+    speech_speed_range: tuple = SPEED_RANGE  # ... by one of speed_downs(*this)
     speech_eq_prob: float = 0.0        # a speech clip through a random EQ (draw_eq)
 
     def layers(self):
@@ -921,6 +958,7 @@ def plan_mixture(rng, pools, cfg, seconds, nb_rates=None):
         p_band = len(nb_rates) / max(1, len(pools["speech"]))
     if not cfg.bandlimit or not nb_rates:
         p_band = 0.0
+    downs = speed_downs(*cfg.speech_speed_range) if cfg.speech_speed_prob > 0 else SPEED_DOWN
     events = []
     for layer in cfg.layers():
         stem, cls = LAYERS[layer]
@@ -945,7 +983,7 @@ def plan_mixture(rng, pools, cfg, seconds, nb_rates=None):
                 parts, length = _speech_utterance(rng, pool, i, total - cursor, cfg)
                 src_length = length
                 if cfg.speech_speed_prob > 0 and rng.random() < cfg.speech_speed_prob:
-                    d = SPEED_DOWN[int(rng.integers(len(SPEED_DOWN)))]
+                    d = downs[int(rng.integers(len(downs)))]
                     n2 = -(-length * SPEED_UP // d)
                     if n2 < total - cursor:  # the slower utterance must fit too
                         speed, length = d, n2

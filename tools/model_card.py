@@ -252,7 +252,8 @@ def train_command(args, last_step, config, resume=False):
     for key, dflt in vars(train.parse_args([])).items():
         if resume and key in MODEL_FLAGS + START_FLAGS + ("seed", "batch", "crop"):
             continue
-        v = last_step if key == "steps" else from_config.get(key, args[key])
+        # a flag newer than the run: it ran with the default
+        v = last_step if key == "steps" else from_config.get(key, args.get(key, dflt))
         if key not in NOT_TRAINING_FLAGS and v != dflt:
             flag = "--" + key.replace("_", "-")
             cmd.append(flag if isinstance(dflt, bool) else "%s %s" % (
@@ -534,10 +535,12 @@ def augment_text(a):
     """The speech augmentation of train.py --speech-speed/--speech-eq, as a clause."""
     parts = []
     if a.get("speech_speed"):
+        # runs older than --speech-speed-range used the default range
+        text = a.get("speech_speed_range") or "%g,%g" % dnr_mix.SPEED_RANGE
+        downs = dnr_mix.speed_downs(*(float(v) for v in text.split(",")))
+        lo, hi = min(downs) / dnr_mix.SPEED_UP, max(downs) / dnr_mix.SPEED_UP
         parts.append("speech clips sped up or slowed down by a factor of %g to %g (pitch with "
-                     "it) at probability %g" % (min(dnr_mix.SPEED_DOWN) / dnr_mix.SPEED_UP,
-                                                max(dnr_mix.SPEED_DOWN) / dnr_mix.SPEED_UP,
-                                                a["speech_speed"]))
+                     "it) at probability %g" % (lo, hi, a["speech_speed"]))
     if a.get("speech_eq"):
         parts.append("passed through a random EQ (tilt +-2 dB per octave, one bell of +-9 dB) "
                      "at probability %g" % a["speech_eq"])

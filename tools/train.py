@@ -27,7 +27,8 @@ way to end a run whose length is fixed by the time available).
 
 Data: dnr_mix.MixSampler (train pools, seeded; example i of the run depends only on
 (--seed, i), so a resumed run sees the data an uninterrupted one would). --speech-speed P and
---speech-eq P change a speech clip's speed (0.85 to 1.15, voice pitch with it) or pass it
+--speech-eq P change a speech clip's speed (--speech-speed-range, default 0.85 to 1.15, voice
+pitch with it) or pass it
 through a random EQ with probability P each: the speech pools hold few speakers and
 studios, and the model does worst on the voices least like them. Validation: the fixed
 mixtures in --val-dir (written there by dnr_mix.make_validation_set from the validation pools
@@ -163,6 +164,19 @@ def snr_terms(estimate, target, mix, silent_weight=0.0, stem_weights=None):
         per = torch.where(active, snr, torch.zeros_like(snr)).sum(0) / active.sum(0).clamp(min=1)
         per = torch.where(active.sum(0) > 0, per, torch.full_like(per, float("nan")))
     return loss, per, active
+
+
+def parse_speed_range(text):
+    """--speech-speed-range "0.7,1.4" -> (0.7, 1.4), checked by dnr_mix.speed_downs."""
+    import dnr_mix
+
+    try:
+        lo, hi = (float(v) for v in text.split(","))
+        dnr_mix.speed_downs(lo, hi)
+    except ValueError as e:
+        raise SystemExit("train.py: --speech-speed-range '%s': %s" % (
+            text, e if "range" in str(e) else "want LO,HI (two numbers)"))
+    return lo, hi
 
 
 def parse_stem_weights(text, sources):
@@ -362,7 +376,7 @@ def selftest(seed=None):
 
 def loss_selftest(seed):
     """snr_terms with and without --stem-weights against the loss written out in float64,
-    one reference silent; parse_stem_weights on good and bad flags."""
+    one reference silent; parse_stem_weights and parse_speed_range on good and bad flags."""
     fails = []
     g = torch.Generator().manual_seed(seed)
     B, S, L = 3, 3, 50
@@ -384,6 +398,14 @@ def loss_selftest(seed):
     src = ["music", "speech", "sfx"]
     if parse_stem_weights("speech=1.5, music=0.5", src) != [0.5, 1.5, 1.0]:
         fails.append("parse_stem_weights: 'speech=1.5, music=0.5' misread")
+    if parse_speed_range("0.7, 1.4") != (0.7, 1.4):
+        fails.append("parse_speed_range: '0.7, 1.4' misread")
+    for bad in ("1.4,0.7", "0.7", "a,b", "0.3,1.2", "1,1"):
+        try:
+            parse_speed_range(bad)
+            fails.append("parse_speed_range: '%s' accepted" % bad)
+        except SystemExit:
+            pass
     if parse_stem_weights(None, src) is not None:
         fails.append("parse_stem_weights: no flag should give None")
     for bad in ("voice=2", "speech", "speech=x", "speech=-1", "music=0,speech=0,sfx=0"):
@@ -612,8 +634,12 @@ def parse_args(argv):
                     help="learning rate rising linearly from lr/STEPS to lr over steps 0..STEPS")
     ap.add_argument("--silent-weight", type=float, default=0.0)
     ap.add_argument("--speech-speed", type=float, default=0.0, metavar="P",
-                    help="probability of a speech clip sped up or slowed down by 0.85..1.15 "
-                         "(tempo and pitch together; dnr_mix.speed_change)")
+                    help="probability of a speech clip sped up or slowed down (tempo and "
+                         "pitch together; dnr_mix.speed_change) by one of the speeds of "
+                         "--speech-speed-range")
+    ap.add_argument("--speech-speed-range", default="0.85,1.15", metavar="LO,HI",
+                    help="speeds for --speech-speed, in steps of 0.05, 1 left out "
+                         "(0.5 <= LO <= HI <= 2; default 0.85,1.15)")
     ap.add_argument("--speech-eq", type=float, default=0.0, metavar="P",
                     help="probability of a speech clip through a random EQ (dnr_mix.draw_eq)")
     ap.add_argument("--stem-weights", default=None, metavar="NAME=W,...",
@@ -747,6 +773,7 @@ def main(argv=None):
 
     import dnr_mix
 
+    speed_range = parse_speed_range(args.speech_speed_range)
     os.makedirs(args.run, exist_ok=True)
     device = torch.device(args.device)
     if not args.free_heap:
@@ -874,7 +901,8 @@ def main(argv=None):
 
     mix_cfg = dnr_mix.MixConfig(mix_bandlimit_prob=0.1, gain_db=6.0,
                                 speech_speed_prob=args.speech_speed,
-                                speech_eq_prob=args.speech_eq)
+                                speech_eq_prob=args.speech_eq,
+                                speech_speed_range=speed_range)
     sampler = dnr_mix.MixSampler(args.corpus, "train", args.seed, args.crop, args.cache,
                                  config=mix_cfg, jobs=args.decode_jobs)
     print("train: pools %s" % ", ".join("%s %d files %.2f h" % (c, len(p), p.hours())
