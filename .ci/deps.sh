@@ -24,3 +24,8 @@ fi
 if ! /usr/bin/python3 -c "import soundfile, sys; sys.exit(tuple(map(int, soundfile.__version__.split('.')[:2])) < (0, 12))" 2>/dev/null; then
     $SUDO /usr/bin/python3 -m pip install -q --break-system-packages "soundfile>=0.12"
 fi
+# dnr_mix.formant_shift (train.py --speech-formant; its check runs in ctest loudness_selftest)
+# is Praat's Change gender through praat-parselmouth, which Debian does not package.
+if ! /usr/bin/python3 -c "import parselmouth" 2>/dev/null; then
+    $SUDO /usr/bin/python3 -m pip install -q --break-system-packages praat-parselmouth==0.4.7
+fi

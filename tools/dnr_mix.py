@@ -290,6 +290,65 @@ class _FakePool:
         return self.audio[i][start:start + length]
 
 
+def _formant_check(rng):
+    """formant_shift on a synthetic vowel (a pulse train of f0 100 to 160 Hz through one
+    resonance of 900 to 1500 Hz, 120 Hz wide), against measurements made without Praat: the
+    peak of the average spectrum smoothed over 400 Hz (the envelope) moves by the ratio
+    (within 5 %; the ratio is at least 6 % from 1, so a shift that does nothing fails) and the
+    pitch (autocorrelation, parabolic peak) stays (within 0.5 %); the length stays, and a
+    clip shorter than FORMANT_MIN_S comes back as it was. Also formant_range's checks."""
+    from scipy.signal import lfilter
+
+    sr = SAMPLE_RATE
+    fails = []
+    f0, fc = float(rng.uniform(100.0, 160.0)), float(rng.uniform(900.0, 1500.0))
+    ratio = float(np.exp(rng.uniform(np.log(1.06), np.log(1.25)) * rng.choice((-1, 1))))
+    n = int(1.5 * sr)
+    x = np.zeros(n)
+    x[(np.arange(0.0, n, sr / f0)).astype(int)] = 1.0
+    r = np.exp(-np.pi * 120.0 / sr)
+    x = lfilter([1 - r], [1, -2 * r * np.cos(2 * np.pi * fc / sr), r * r], x)
+    x *= 0.5 / np.max(np.abs(x))
+    y = formant_shift(x, sr, ratio)
+
+    def envelope_peak(z):
+        m = 8192
+        frames = np.lib.stride_tricks.sliding_window_view(z, m)[:: m // 2]
+        p = (np.abs(np.fft.rfft(frames * np.hanning(m), axis=1)) ** 2).mean(axis=0)
+        k = np.hanning(2 * int(400.0 * m / sr) + 1)
+        smooth = np.convolve(p, k / k.sum(), "same")
+        f = np.arange(len(p)) * sr / m
+        band = (f > 300.0) & (f < 4000.0)
+        return f[band][np.argmax(smooth[band])]
+
+    def pitch(z):
+        z = z[len(z) // 4: 3 * len(z) // 4]
+        a = np.correlate(z, z, "full")[len(z) - 1:]
+        lo = int(sr / 400)
+        k = lo + int(np.argmax(a[lo:int(sr / 60)]))
+        return sr / (k + 0.5 * (a[k - 1] - a[k + 1]) / (a[k - 1] - 2 * a[k] + a[k + 1]))
+
+    if len(y) != n:
+        fails.append("formant_shift: %d samples, want %d" % (len(y), n))
+        return fails
+    moved = envelope_peak(y) / envelope_peak(x)
+    if abs(moved / ratio - 1) > 0.05:
+        fails.append("formant_shift(%.3f): the envelope peak (%.0f Hz vowel, f0 %.1f Hz) moved "
+                     "by %.3f" % (ratio, fc, f0, moved))
+    if abs(pitch(y) / pitch(x) - 1) > 0.005:
+        fails.append("formant_shift(%.3f): pitch %.2f Hz, want %.2f" % (ratio, pitch(y), pitch(x)))
+    short = x[:int(FORMANT_MIN_S * sr) - 1]
+    if not np.array_equal(formant_shift(short, sr, ratio), short):
+        fails.append("formant_shift changed a clip shorter than FORMANT_MIN_S")
+    for bad in ((0.4, 1.1), (0.9, 2.5), (1.2, 1.1), (1.0, 1.0)):
+        try:
+            formant_range(*bad)
+            fails.append("formant_range%s: accepted" % (bad,))
+        except ValueError:
+            pass
+    return fails
+
+
 def augment_selftest(seed=None):
     """speed_change, apply_eq and the augmented plan, on random inputs: a sine of f Hz comes
     out of speed_change(., d) at f d / SPEED_UP Hz (peak of a zero-padded FFT, within 0.2%)
@@ -299,7 +358,9 @@ def augment_selftest(seed=None):
     cfg.speech_speed_prob = cfg.speech_eq_prob = 1 and a random cfg.speech_speed_range every
     speech event that fits is sped by one of speed_downs(range), has an EQ, length
     ceil(src_length SPEED_UP / d), and renders to audio of that length that is not silent at
-    its end; with both at 0 no event has either. Returns a list of failures, the first naming the seed."""
+    its end, and with cfg.speech_formant_prob = 1 a formant ratio in a random
+    cfg.speech_formant_range; with all three at 0 no event has any; _formant_check. Returns a
+    list of failures, the first naming the seed."""
     seed = int.from_bytes(os.urandom(4), "little") if seed is None else seed
     rng = np.random.default_rng(seed)
     sr = SAMPLE_RATE
@@ -341,9 +402,13 @@ def augment_selftest(seed=None):
     want = float(eq_gain_db(f, eq))
     if abs(got - want) > 0.05:
         fails.append("apply_eq %s at %.1f Hz: %.3f dB, want %.3f" % (eq, f, got, want))
+    fails += _formant_check(rng)
     pools = {"speech": _FakePool(rng, 30, (0.3, 2.0)), "music": _FakePool(rng, 5, (20, 40)),
              "sfx": _FakePool(rng, 20, (0.2, 5.0))}
-    cfg = MixConfig(speech_speed_prob=1.0, speech_eq_prob=1.0, speech_speed_range=(lo, hi))
+    flo = float(rng.uniform(0.6, 0.95))
+    fhi = float(rng.uniform(flo + 0.05, 1.6))
+    cfg = MixConfig(speech_speed_prob=1.0, speech_eq_prob=1.0, speech_speed_range=(lo, hi),
+                    speech_formant_prob=1.0, speech_formant_range=(flo, fhi))
     events = plan_mixture(np.random.default_rng(seed), pools, cfg, 20.0, nb_rates=[])
     speech = [ev for ev in events if ev["stem"] == "speech"]
     total = 20 * sr
@@ -354,6 +419,9 @@ def augment_selftest(seed=None):
         fitted = ev["src_length"] * SPEED_UP // min(downs) < total - ev["start"]
         if (k not in downs and fitted) or ev["eq"] is None:
             fails.append("augmented plan: a speech event without speed or EQ: %s" % ev)
+        elif ev["formant"] is None or not flo <= ev["formant"] <= fhi:
+            fails.append("augmented plan: formant ratio %s, want %g..%g"
+                         % (ev["formant"], flo, fhi))
         elif k != SPEED_UP and ev["length"] != want:
             fails.append("augmented plan: length %d, want %d" % (ev["length"], want))
         elif ev["start"] + ev["length"] > total:
@@ -363,9 +431,9 @@ def augment_selftest(seed=None):
             fails.append("augmented clip: %s samples, want %d, end silent" % (
                 None if x is None else len(x), ev["length"]))
     plain = plan_mixture(np.random.default_rng(seed), pools, MixConfig(), 20.0, nb_rates=[])
-    if any(e["speed_down"] != SPEED_UP or e["eq"] or e["src_length"] != e["length"]
-           for e in plain):
-        fails.append("a plan without augmentation has speed or EQ")
+    if any(e["speed_down"] != SPEED_UP or e["eq"] or e["formant"]
+           or e["src_length"] != e["length"] for e in plain):
+        fails.append("a plan without augmentation has speed, formants or EQ")
     if fails:
         fails.insert(0, "dnr_mix augment selftest failed (seed %d, speed %d/%d, range %g..%g)"
                      % (seed, d, SPEED_UP, lo, hi))
@@ -466,6 +534,44 @@ def speed_change(x, down):
     if down == SPEED_UP:
         return x
     return resample_poly(x, SPEED_UP, int(down))
+
+
+FORMANT_RANGE = (0.85, 1.18)            # train.py --speech-formant-range's default
+FORMANT_MIN_S = 0.1                     # shorter audio is left as it is (Praat needs periods)
+
+
+def formant_range(lo=FORMANT_RANGE[0], hi=FORMANT_RANGE[1]):
+    """(lo, hi) checked: 0.5 <= lo < hi <= 2 (ValueError otherwise)."""
+    if not (0.5 <= lo < hi <= 2.0):
+        raise ValueError("speech formant range %g..%g: want 0.5 <= low < high <= 2" % (lo, hi))
+    return float(lo), float(hi)
+
+
+def draw_formant(rng, lo=FORMANT_RANGE[0], hi=FORMANT_RANGE[1]):
+    """A formant shift ratio for formant_shift, log-uniform in lo .. hi."""
+    return float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
+
+
+def formant_shift(x, sample_rate, ratio):
+    """x with its formants (the spectral envelope of its voiced parts) moved up or down by
+    the factor ratio while its pitch and timing stay: Praat's "Change gender" (pitch
+    analysis 75 to 600 Hz, PSOLA resynthesis; the praat-parselmouth package), a longer or
+    shorter vocal tract. With speed_change, which moves pitch and formants together, it
+    makes voices the speech pools lack. Same length; audio shorter than FORMANT_MIN_S is
+    returned as it is."""
+    import warnings
+
+    import parselmouth
+    from parselmouth.praat import call
+
+    x = np.asarray(x, dtype=np.float64)
+    if len(x) < FORMANT_MIN_S * sample_rate:
+        return x
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", parselmouth.PraatWarning)  # "no voiced segments"
+        y = call(parselmouth.Sound(x, sampling_frequency=float(sample_rate)),
+                 "Change gender", 75.0, 600.0, float(ratio), 0.0, 1.0, 1.0).values[0]
+    return np.pad(y, (0, max(0, len(x) - len(y))))[:len(x)]
 
 
 def eq_gain_db(f, eq):
@@ -879,6 +985,8 @@ class MixConfig:
     speech_speed_prob: float = 0.0     # a speech clip sped up or slowed down ...
     speech_speed_range: tuple = SPEED_RANGE  # ... by one of speed_downs(*this)
     speech_eq_prob: float = 0.0        # a speech clip through a random EQ (draw_eq)
+    speech_formant_prob: float = 0.0   # a speech clip's formants moved (formant_shift) ...
+    speech_formant_range: tuple = FORMANT_RANGE  # ... by a ratio drawn in this range
 
     def layers(self):
         return [l for l in ("music", "speech", "sfx", "background")
@@ -938,9 +1046,11 @@ def plan_mixture(rng, pools, cfg, seconds, nb_rates=None):
     clip)], start (samples in the mixture), length (samples), lufs (its target level),
     low_rate (band-limit rate or None), fade_in, fade_out (bools: a file was cut there),
     speed_down (the clip plays speed_down / SPEED_UP times as fast; SPEED_UP: unchanged),
-    src_length (its length before the speed change), eq (draw_eq's EQ or None). Speed and EQ
-    (training only: cfg.speech_speed_prob, cfg.speech_eq_prob) touch speech clips alone, and
-    draw nothing from rng when their probability is 0, so fixed mixtures stay as they were.
+    src_length (its length before the speed change), eq (draw_eq's EQ or None), formant
+    (formant_shift's ratio or None). Speed, formants and EQ (training only:
+    cfg.speech_speed_prob, cfg.speech_formant_prob, cfg.speech_eq_prob) touch speech clips
+    alone, and draw nothing from rng when their probability is 0, so fixed mixtures stay as
+    they were.
 
     Two departures from DnR's rules, because our pools hold short files (speech and sfx
     files have a median of 1.5 s, where DnR's LibriSpeech utterances average about 12 s and
@@ -978,7 +1088,7 @@ def plan_mixture(rng, pools, cfg, seconds, nb_rates=None):
                 continue
             gap = cfg.gap_min_s + cfg.gap_scale_s * abs(rng.standard_normal())
             start = cursor + int(gap * sr)
-            speed, eq, src_length = SPEED_UP, None, None
+            speed, eq, src_length, formant = SPEED_UP, None, None, None
             if layer == "speech":
                 parts, length = _speech_utterance(rng, pool, i, total - cursor, cfg)
                 src_length = length
@@ -989,6 +1099,8 @@ def plan_mixture(rng, pools, cfg, seconds, nb_rates=None):
                         speed, length = d, n2
                 if cfg.speech_eq_prob > 0 and rng.random() < cfg.speech_eq_prob:
                     eq = draw_eq(rng)
+                if cfg.speech_formant_prob > 0 and rng.random() < cfg.speech_formant_prob:
+                    formant = draw_formant(rng, *cfg.speech_formant_range)
                 start = max(cursor, min(start, total - length))
             elif whole:
                 start = max(cursor, min(start, total - flen))
@@ -1010,7 +1122,7 @@ def plan_mixture(rng, pools, cfg, seconds, nb_rates=None):
                 "paths": [pool.paths[p[0]] for p in parts], "start": int(start),
                 "length": int(length),
                 "lufs": float(level + rng.uniform(-cfg.clip_range_lu, cfg.clip_range_lu)),
-                "low_rate": low_rate, "speed_down": int(speed), "eq": eq,
+                "low_rate": low_rate, "speed_down": int(speed), "eq": eq, "formant": formant,
                 "src_length": int(src_length if src_length is not None else length),
                 "fade_in": len(parts) == 1 and off0 > 0,
                 "fade_out": len(parts) == 1 and off0 + n0 < int(pool.lengths[f0])})
@@ -1032,6 +1144,8 @@ def _clip_audio(pools, ev, cfg):
     if ev.get("speed_down", SPEED_UP) != SPEED_UP:
         x = speed_change(x, ev["speed_down"])
         x = np.pad(x, (0, max(0, ev["length"] - len(x))))[:ev["length"]]
+    if ev.get("formant"):
+        x = formant_shift(x, sr, ev["formant"])
     if ev.get("eq"):
         x = apply_eq(x, sr, ev["eq"])
     if ev["low_rate"]:

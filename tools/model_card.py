@@ -532,7 +532,8 @@ def val_tracks(folder, asked):
 
 
 def augment_text(a):
-    """The speech augmentation of train.py --speech-speed/--speech-eq, as a clause."""
+    """The speech augmentation of train.py --speech-speed/--speech-formant/--speech-eq, as a
+    clause."""
     parts = []
     if a.get("speech_speed"):
         # runs older than --speech-speed-range used the default range
@@ -541,10 +542,16 @@ def augment_text(a):
         lo, hi = min(downs) / dnr_mix.SPEED_UP, max(downs) / dnr_mix.SPEED_UP
         parts.append("speech clips sped up or slowed down by a factor of %g to %g (pitch with "
                      "it) at probability %g" % (lo, hi, a["speech_speed"]))
+    if a.get("speech_formant"):
+        lo, hi = (float(v) for v in (a.get("speech_formant_range") or "0.85,1.18").split(","))
+        parts.append("their formants moved by a factor of %g to %g (pitch and timing kept; "
+                     "Praat's Change gender) at probability %g" % (lo, hi, a["speech_formant"]))
     if a.get("speech_eq"):
         parts.append("passed through a random EQ (tilt +-2 dB per octave, one bell of +-9 dB) "
                      "at probability %g" % a["speech_eq"])
-    return "; " + " and ".join(parts) if parts else ""
+    if not parts:
+        return ""
+    return "; " + (", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0])
 
 
 def data_section(manifest, a, pack=None):

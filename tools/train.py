@@ -28,9 +28,10 @@ way to end a run whose length is fixed by the time available).
 Data: dnr_mix.MixSampler (train pools, seeded; example i of the run depends only on
 (--seed, i), so a resumed run sees the data an uninterrupted one would). --speech-speed P and
 --speech-eq P change a speech clip's speed (--speech-speed-range, default 0.85 to 1.15, voice
-pitch with it) or pass it
-through a random EQ with probability P each: the speech pools hold few speakers and
-studios, and the model does worst on the voices least like them. Validation: the fixed
+pitch with it) or pass it through a random EQ with probability P each, and --speech-formant P
+moves its formants with pitch and timing kept (--speech-formant-range, default 0.85 to 1.18;
+Praat's Change gender, through the praat-parselmouth package): the speech pools hold few
+speakers and studios, and the model does worst on the voices least like them. Validation: the fixed
 mixtures in --val-dir (written there by dnr_mix.make_validation_set from the validation pools
 if the folder has no tracks), scored with SI-SDR (eval.si_sdr) per stem next to the mixture
 as the estimate; the best checkpoint is the one with the highest mean SI-SDR improvement
@@ -166,17 +167,29 @@ def snr_terms(estimate, target, mix, silent_weight=0.0, stem_weights=None):
     return loss, per, active
 
 
+def _parse_range(text, flag, check):
+    """text "LO,HI" -> (LO, HI), checked by check(LO, HI) (ValueError: SystemExit naming flag)."""
+    try:
+        lo, hi = (float(v) for v in text.split(","))
+        check(lo, hi)
+    except ValueError as e:
+        raise SystemExit("train.py: %s '%s': %s" % (
+            flag, text, e if "range" in str(e) else "want LO,HI (two numbers)"))
+    return lo, hi
+
+
 def parse_speed_range(text):
     """--speech-speed-range "0.7,1.4" -> (0.7, 1.4), checked by dnr_mix.speed_downs."""
     import dnr_mix
 
-    try:
-        lo, hi = (float(v) for v in text.split(","))
-        dnr_mix.speed_downs(lo, hi)
-    except ValueError as e:
-        raise SystemExit("train.py: --speech-speed-range '%s': %s" % (
-            text, e if "range" in str(e) else "want LO,HI (two numbers)"))
-    return lo, hi
+    return _parse_range(text, "--speech-speed-range", dnr_mix.speed_downs)
+
+
+def parse_formant_range(text):
+    """--speech-formant-range "0.85,1.18" -> (0.85, 1.18), checked by dnr_mix.formant_range."""
+    import dnr_mix
+
+    return _parse_range(text, "--speech-formant-range", dnr_mix.formant_range)
 
 
 def parse_stem_weights(text, sources):
@@ -376,7 +389,8 @@ def selftest(seed=None):
 
 def loss_selftest(seed):
     """snr_terms with and without --stem-weights against the loss written out in float64,
-    one reference silent; parse_stem_weights and parse_speed_range on good and bad flags."""
+    one reference silent; parse_stem_weights, parse_speed_range and parse_formant_range on
+    good and bad flags."""
     fails = []
     g = torch.Generator().manual_seed(seed)
     B, S, L = 3, 3, 50
@@ -404,6 +418,14 @@ def loss_selftest(seed):
         try:
             parse_speed_range(bad)
             fails.append("parse_speed_range: '%s' accepted" % bad)
+        except SystemExit:
+            pass
+    if parse_formant_range("0.8, 1.25") != (0.8, 1.25):
+        fails.append("parse_formant_range: '0.8, 1.25' misread")
+    for bad in ("1.2,0.9", "1.1", "a,b", "0.3,1.2", "1,1", "0.9,2.5"):
+        try:
+            parse_formant_range(bad)
+            fails.append("parse_formant_range: '%s' accepted" % bad)
         except SystemExit:
             pass
     if parse_stem_weights(None, src) is not None:
@@ -642,6 +664,13 @@ def parse_args(argv):
                          "(0.5 <= LO <= HI <= 2; default 0.85,1.15)")
     ap.add_argument("--speech-eq", type=float, default=0.0, metavar="P",
                     help="probability of a speech clip through a random EQ (dnr_mix.draw_eq)")
+    ap.add_argument("--speech-formant", type=float, default=0.0, metavar="P",
+                    help="probability of a speech clip's formants moved, pitch and timing "
+                         "kept (dnr_mix.formant_shift: Praat's Change gender), by a ratio "
+                         "drawn log-uniformly in --speech-formant-range")
+    ap.add_argument("--speech-formant-range", default="0.85,1.18", metavar="LO,HI",
+                    help="formant ratios for --speech-formant (0.5 <= LO < HI <= 2; "
+                         "default 0.85,1.18)")
     ap.add_argument("--stem-weights", default=None, metavar="NAME=W,...",
                     help="weights of the stems' SNR terms in the loss (default all 1)")
     ap.add_argument("--seed", type=int, default=0)
@@ -774,6 +803,7 @@ def main(argv=None):
     import dnr_mix
 
     speed_range = parse_speed_range(args.speech_speed_range)
+    formant_range = parse_formant_range(args.speech_formant_range)
     os.makedirs(args.run, exist_ok=True)
     device = torch.device(args.device)
     if not args.free_heap:
@@ -902,7 +932,9 @@ def main(argv=None):
     mix_cfg = dnr_mix.MixConfig(mix_bandlimit_prob=0.1, gain_db=6.0,
                                 speech_speed_prob=args.speech_speed,
                                 speech_eq_prob=args.speech_eq,
-                                speech_speed_range=speed_range)
+                                speech_speed_range=speed_range,
+                                speech_formant_prob=args.speech_formant,
+                                speech_formant_range=formant_range)
     sampler = dnr_mix.MixSampler(args.corpus, "train", args.seed, args.crop, args.cache,
                                  config=mix_cfg, jobs=args.decode_jobs)
     print("train: pools %s" % ", ".join("%s %d files %.2f h" % (c, len(p), p.hours())

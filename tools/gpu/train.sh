@@ -27,13 +27,20 @@ out=${OUT:-$work/out}
 py=${PYTHON:-python3}
 mkdir -p "$work" "$out"
 export PYTHONUNBUFFERED=1
-# soundfile (with libsndfile and Opus inside its wheel) and cffi travel as wheels;
+# soundfile (with libsndfile and Opus inside its wheel) and cffi travel as wheels, and
+# praat-parselmouth (train.py --speech-formant) when prepare.sh --formant put it there;
 # libebur128 (dnr_mix's loudness) as a shared library
-if ! $py -c "import soundfile" 2>/dev/null; then
+need=0
+$py -c "import soundfile" 2>/dev/null || need=1
+if compgen -G "$carry/common/wheels/praat_parselmouth-*.whl" >/dev/null &&
+        ! PYTHONPATH="$work/site" $py -c "import parselmouth" 2>/dev/null; then
+    need=1
+fi
+if [ $need = 1 ]; then
     $py -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
         --target "$work/site" "$carry"/common/wheels/*.whl
-    export PYTHONPATH="$work/site${PYTHONPATH:+:$PYTHONPATH}"
 fi
+[ -d "$work/site" ] && export PYTHONPATH="$work/site${PYTHONPATH:+:$PYTHONPATH}"
 export LD_LIBRARY_PATH="$PWD/$carry/common/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 
 shopt -s nullglob
