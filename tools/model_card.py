@@ -240,11 +240,13 @@ def licence_summary(lic):
             if found else "see the copyright file")
 
 
-def train_command(args, last_step, config, resume=False):
+def train_command(args, last_step, config, resume=False, before=None):
     """train.py's command line: the flags whose values differ from its defaults. The model's
     flags come from the checkpoint's configuration: a resumed session's args hold their
     defaults, as --resume takes the configuration from the checkpoint; with resume, the
-    command of a later phase, they and the data flags (seed, batch, crop) are left out."""
+    command of a later phase, they and the data flags (seed, batch, crop) are left out, and
+    a flag back at its default after `before` (the previous phase's args) is given too, as
+    --resume takes every flag not given from the checkpoint."""
     from_config = {"hidden": config["hidden"], "layers": config["lstm_layers"],
                    "windows": ",".join(map(str, config["window_lengths"])),
                    "hop": config["hop"], "sample_rate": config["sample_rate"]}
@@ -254,7 +256,9 @@ def train_command(args, last_step, config, resume=False):
             continue
         # a flag newer than the run: it ran with the default
         v = last_step if key == "steps" else from_config.get(key, args.get(key, dflt))
-        if key not in NOT_TRAINING_FLAGS and v != dflt:
+        back = (resume and before is not None and not isinstance(dflt, bool)
+                and before.get(key, dflt) != v)
+        if key not in NOT_TRAINING_FLAGS and (v != dflt or back):
             flag = "--" + key.replace("_", "-")
             cmd.append(flag if isinstance(dflt, bool) else "%s %s" % (
                 flag, "%g" % v if isinstance(v, float) else v))
@@ -668,7 +672,8 @@ def reproduce_section(o, last, ev, dtypes, ph):
             "tools/corpus/build_corpus.py --cache %s-cache --out %s --jobs 2" % (pool, pool),
             "# 2. training (flags that differ from train.py's defaults)%s" % (
                 "" if len(ph) == 1 else ", in %d phases with different schedules" % len(ph))]
-    cmds += [train_command(p["args"], p["end"], last["config"], resume=i > 0)
+    cmds += [train_command(p["args"], p["end"], last["config"], resume=i > 0,
+                           before=ph[i - 1]["args"] if i > 0 else None)
              + ("" if p["args"]["corpus"] != train_defaults["corpus"] else " --corpus " + pool)
              for i, p in enumerate(ph)]
     init = last.get("init")
@@ -823,6 +828,12 @@ def selftest():
     check("resumed command", train_command(ph[2]["args"], ph[2]["end"], config, resume=True),
           "/usr/bin/python3 tools/train.py --run runs/x --resume --steps 7000 --lr 0.0004 "
           "--decay-start 4292 --decay-steps 2450 --decay-lr 2e-05")
+    # --resume keeps the checkpoint's flags: one back at its default is given again
+    check("resumed command, a flag back at its default",
+          train_command(dict(ph[2]["args"], speech_eq=0.0), ph[2]["end"], config, resume=True,
+                        before=dict(ph[1]["args"], speech_eq=0.5, lr=4e-4)),
+          "/usr/bin/python3 tools/train.py --run runs/x --resume --steps 7000 --lr 0.0004 "
+          "--decay-start 4292 --decay-steps 2450 --decay-lr 2e-05 --speech-eq 0")
     check("no session records", phases([], last),
           [{"start": 0, "end": 7000, "args": last["args"], "sessions": 1}])
     try:

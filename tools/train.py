@@ -4,7 +4,8 @@
     train.py --run runs/NAME --corpus CORPUS [--val-dir DIR] [--steps N]
              [--hidden 256 --layers 3 --windows 1024,2048,4096 --hop 256 --sample-rate 44100]
              [--batch 8 --crop 6 --lr 1e-3 --clip 5] [--device cuda] [--workers 4]
-    train.py --run runs/NAME --resume [--steps N]        continue from RUN/last.pt
+    train.py --run runs/NAME --resume [--steps N]        continue from RUN/last.pt, with its
+                                                         flags but for those given again
     train.py --run runs/NEW --init MODEL.safetensors ... a new run from a model file's weights
     train.py ... --time-limit 9                          stop (validated, saved) within 9 min
     train.py --run runs/NAME --export models/default.safetensors [--f16] [--which best]
@@ -382,6 +383,7 @@ def selftest(seed=None):
     fails += schedule_selftest()
     fails += loss_selftest(seed)
     fails += init_selftest(seed)
+    fails += resume_selftest()
     if fails:
         fails.insert(0, "train.py --selftest failed (seed %d, decay %.4f)" % (seed, decay))
     return fails
@@ -534,6 +536,35 @@ def init_selftest(seed):
     return fails
 
 
+def resume_selftest():
+    """resume_args: a resumed run keeps its checkpoint's data, augmentation, loss and
+    schedule flags unless they are given again, its data stream always, and none of the
+    first sitting's own flags (time limit, device, --init)."""
+    first = ["--run", "r", "--corpus", "c", "--init", "m.safetensors", "--steps", "1900",
+             "--lr", "1.5e-4", "--speech-formant", "0.5", "--stem-weights", "speech=1.5",
+             "--seed", "21", "--batch", "8", "--crop", "4", "--time-limit", "120",
+             "--device", "cuda", "--threads", "2"]
+    saved = vars(parse_args(first))
+    fails = []
+    again = ["--run", "r", "--resume", "--lr", "5e-5", "--seed", "3", "--threads", "1"]
+    given = given_flags(again)
+    if given != {"run", "resume", "lr", "seed", "threads"}:
+        fails.append("given_flags(%s) = %s" % (" ".join(again), sorted(given)))
+    args = parse_args(again)
+    lines = resume_args(args, given, saved)
+    want = dict(saved, resume=True, lr=5e-5, init=None, time_limit=None, device="cpu",
+                threads=1)
+    for key, value in sorted(want.items()):
+        if getattr(args, key) != value:
+            fails.append("resume_args: --%s %s, want %s" % (key, getattr(args, key), value))
+    said = "\n".join(lines)
+    for part in ("--speech-formant 0.5", "--steps 1900", "--seed 21 (not 3)",
+                 "changes --lr 5e-05 (was 0.00015)"):
+        if part not in said:
+            fails.append("resume_args does not say %r:\n%s" % (part, said))
+    return fails
+
+
 def training_record(ck):
     """The model file's training record (mrx_io) for checkpoint `ck`: the history of the
     model its run started from, when that file recorded one, and this run as its last stage."""
@@ -595,7 +626,7 @@ def export(args):
 # ---------------------------------------------------------------------------------
 # training
 
-def parse_args(argv):
+def build_parser():
     ap = argparse.ArgumentParser(description="Train MRX on DnR-style mixtures.")
     ap.add_argument("--run", default="runs/mrx", help="run folder (checkpoints, log)")
     ap.add_argument("--corpus", default=None, metavar="CORPUS",
@@ -691,8 +722,60 @@ def parse_args(argv):
     ap.add_argument("--f16", action="store_true", help="export F16 tensors")
     ap.add_argument("--flops-only", action="store_true", help="print the cost and exit")
     ap.add_argument("--selftest", action="store_true",
-                    help="check the weight averaging and exit")
-    return ap.parse_args(argv)
+                    help="check the weight averaging, schedule, loss, --init and --resume logic and exit")
+    return ap
+
+
+def parse_args(argv):
+    return build_parser().parse_args(argv)
+
+
+def given_flags(argv):
+    """The destinations of the flags that `argv` gives (not those left at their default)."""
+    ap = build_parser()
+    for action in ap._actions:
+        action.default = argparse.SUPPRESS  # a flag not given leaves no attribute
+    return set(vars(ap.parse_args(argv)))
+
+
+# Flags of one sitting (where to run, how long, what to do), not of the run itself: a
+# resumed run takes all the others (data, augmentation, loss, schedule, validation) from its
+# checkpoint unless this command line gives them again.
+SESSION_FLAGS = frozenset((
+    "run", "resume", "init", "device", "threads", "workers", "decode_jobs", "no_tf32",
+    "free_heap", "nn_lstm", "reference_istft", "time_limit", "export", "which", "f16",
+    "flops_only", "selftest"))
+# The data stream of a run depends on these: a resumed run keeps the checkpoint's always.
+STREAM_FLAGS = ("seed", "batch", "crop")
+
+
+def resume_args(args, given, saved):
+    """Fill `args` (a namespace) for a resumed run from `saved`, its checkpoint's flags:
+    the flags not in `given` become the checkpoint's, STREAM_FLAGS are the checkpoint's
+    whatever is given. Returns lines that say what was taken and what this session changes."""
+    taken, changed, kept = [], [], []
+    for key in sorted(saved):
+        if key in SESSION_FLAGS or not hasattr(args, key):
+            continue
+        value, flag = saved[key], "--" + key.replace("_", "-")
+        if getattr(args, key) == value:
+            continue
+        if key in STREAM_FLAGS:
+            kept.append("%s %s (not %s)" % (flag, value, getattr(args, key)))
+        elif key in given:
+            changed.append("%s %s (was %s)" % (flag, getattr(args, key), value))
+            continue
+        else:
+            taken.append("%s %s" % (flag, value))
+        setattr(args, key, value)
+    lines = []
+    if taken:
+        lines.append("train: resuming with the checkpoint's " + ", ".join(taken))
+    if kept:
+        lines.append("train: resuming with the checkpoint's data stream: " + ", ".join(kept))
+    if changed:
+        lines.append("train: this session changes " + ", ".join(changed))
+    return lines
 
 
 def config_from_args(args):
@@ -786,13 +869,27 @@ def main(argv=None):
     last_val_seconds = 0.0
     if args.selftest:
         fails = selftest()
-        print("\n".join(fails) if fails else "train.py selftest: weight averaging ok")
+        print("\n".join(fails) if fails else "train.py selftest: weight average, schedule, loss, init, resume ok")
         return 1 if fails else 0
     if args.export:
         return export(args)
     if args.flops_only:
         print(describe_cost(config_from_args(args)))
         return 0
+    ck = None
+    last_path = os.path.join(args.run, "last.pt")
+    if args.resume and args.init:
+        print("train: --init starts a new run, --resume continues %s: not both" % last_path,
+              file=sys.stderr)
+        return 2
+    if args.resume:
+        if not os.path.exists(last_path):
+            print("train: --resume but %s does not exist" % last_path, file=sys.stderr)
+            return 1
+        ck = torch.load(last_path, map_location="cpu", weights_only=False)
+        for line in resume_args(args, given_flags(sys.argv[1:] if argv is None else argv),
+                                ck["args"]):
+            print(line)
     if args.corpus is None or not os.path.isdir(args.corpus):
         print("train: %s: pass --corpus CORPUS, the pools folder that "
               "tools/corpus/build_corpus.py --out wrote"
@@ -814,29 +911,12 @@ def main(argv=None):
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
 
-    ck = None
     init = init_sd = None
-    last_path = os.path.join(args.run, "last.pt")
-    if args.resume and args.init:
-        print("train: --init starts a new run, --resume continues %s: not both" % last_path,
-              file=sys.stderr)
-        return 2
     if args.warmup < 0:
         print("train: --warmup %d: a number of steps, 0 or more" % args.warmup, file=sys.stderr)
         return 2
-    if args.resume:
-        if not os.path.exists(last_path):
-            print("train: --resume but %s does not exist" % last_path, file=sys.stderr)
-            return 1
-        ck = torch.load(last_path, map_location="cpu", weights_only=False)
-        config = ck["config"]
-        saved = ck["args"]
-        # The data stream and model are the checkpoint's; --steps etc. may change.
-        for key in ("seed", "batch", "crop"):
-            if getattr(args, key) != saved[key]:
-                print("train: resuming with the checkpoint's --%s %s (not %s)"
-                      % (key, saved[key], getattr(args, key)))
-                setattr(args, key, saved[key])
+    if ck is not None:
+        config = ck["config"]  # the flags were made the checkpoint's above (resume_args)
         if config != config_from_args(args):
             print("train: resuming with the checkpoint's configuration")
     else:
