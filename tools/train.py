@@ -45,6 +45,11 @@ the model flags; the optimiser starts afresh, so --warmup W (the learning rate r
 linearly over steps 0 .. W) keeps Adam's first, unscaled steps from throwing away what the
 weights already know. The file's SHA-256 is kept in the checkpoints and the session record.
 
+--train-only speech (with --init) trains the speech decoders alone: every other weight is
+frozen and the modules holding them stay in eval mode, so their BatchNorm statistics do not
+move and music and sfx come out exactly as the starting model's; a step then skips the
+backward pass through the LSTMs and costs well under half a full one on a CPU.
+
 Weight averaging: --ema D keeps an exponential moving average of the weights, updated after
 every optimiser step as avg = D avg + (1 - D) w (BatchNorm's running statistics too), started
 from the weights at the step it was first asked for. Validation scores the average, best.pt
@@ -340,6 +345,34 @@ class WeightAverage:
         return Swap()
 
 
+def train_only(model, names, sources):
+    """Freeze every weight of `model` but the decoders of the sources named in `names`
+    (comma-separated) and keep the frozen modules in eval mode whatever model.train() is
+    asked, so their BatchNorm running statistics stay too: the other sources' output is then
+    exactly what it was. Returns the frozen modules."""
+    want = [n.strip() for n in names.split(",") if n.strip()]
+    bad = [n for n in want if n not in sources]
+    if not want or bad:
+        raise ValueError("%s: not a source of this model (%s)"
+                         % (", ".join(bad) or "nothing named", ", ".join(sources)))
+    keep = tuple("_decoders.%d." % sources.index(n) for n in want)
+    for name, p in model.named_parameters():
+        p.requires_grad_(name.startswith(keep))
+    frozen = [m for name, m in model.named_modules()  # the modules holding tensors
+              if not (name + ".").startswith(keep)
+              and (list(m.parameters(recurse=False)) or list(m.buffers(recurse=False)))]
+    base_train = model.train
+
+    def train(mode=True):
+        base_train(mode)
+        for m in frozen:
+            m.eval()
+        return model
+    model.train = train
+    model.train(model.training)
+    return frozen
+
+
 def exported_weights(ck):
     """The weights a checkpoint stands for: its average with --ema, else its model."""
     return ck["ema"] if ck.get("ema") is not None else ck["model"]
@@ -384,6 +417,7 @@ def selftest(seed=None):
     fails += loss_selftest(seed)
     fails += init_selftest(seed)
     fails += resume_selftest()
+    fails += train_only_selftest(seed)
     if fails:
         fails.insert(0, "train.py --selftest failed (seed %d, decay %.4f)" % (seed, decay))
     return fails
@@ -438,6 +472,58 @@ def loss_selftest(seed):
             fails.append("parse_stem_weights accepted '%s'" % bad)
         except SystemExit:
             pass
+    return fails
+
+
+def train_only_selftest(seed):
+    """train_only() on a small random MRX: after Adam steps in train mode on fresh noise,
+    every tensor but the named source's decoders (BatchNorm statistics included) is bit for
+    bit what it was, so the other sources' output is too; the named decoders did move;
+    names that are not sources are refused."""
+    fails = []
+    config = dict(mrx_io.default_config(), hidden=8, lstm_layers=1,
+                  window_lengths=[64, 128], hop=32)
+    model = mrx_ref.MRX(**config)
+    model.load_state_dict({k: torch.from_numpy(np.asarray(v, dtype=np.float32)) for k, v in
+                           mrx_io.random_state_dict(config, (seed + 1) % (1 << 31)).items()},
+                          strict=False)
+    sources = config["sources"]
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(2, 1024, generator=gen) * 0.1
+    model.eval()
+    with torch.no_grad():
+        y0 = model(x)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    for bad in ("", "voice", "speech,voice"):
+        try:
+            train_only(mrx_ref.MRX(**config), bad, sources)
+            fails.append("train_only(%r) was accepted" % bad)
+        except ValueError:
+            pass
+    train_only(model, "speech", sources)
+    model.train()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for _ in range(3):
+        est = model(torch.randn(2, 1024, generator=gen) * 0.1)
+        loss = est.pow(2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    model.eval()
+    with torch.no_grad():
+        y1 = model(x)
+    mine = "_decoders.%d." % sources.index("speech")
+    changed = [k for k, v in model.state_dict().items() if not torch.equal(v, before[k])]
+    if any(not k.startswith(mine) for k in changed):
+        fails.append("train_only: frozen tensors changed: %s"
+                     % [k for k in changed if not k.startswith(mine)][:4])
+    if not any(k.endswith(".weight") for k in changed):
+        fails.append("train_only: the speech decoders did not train")
+    others = [k for k, s in enumerate(sources) if s != "speech"]
+    if not torch.equal(y0[:, others], y1[:, others]):
+        fails.append("train_only: the other sources' output changed")
+    if torch.equal(y0[:, sources.index("speech")], y1[:, sources.index("speech")]):
+        fails.append("train_only: the speech output did not change")
     return fails
 
 
@@ -702,6 +788,10 @@ def build_parser():
     ap.add_argument("--speech-formant-range", default="0.85,1.18", metavar="LO,HI",
                     help="formant ratios for --speech-formant (0.5 <= LO < HI <= 2; "
                          "default 0.85,1.18)")
+    ap.add_argument("--train-only", default=None, metavar="NAME[,NAME]",
+                    help="train only these sources' decoders; every other weight and "
+                         "BatchNorm statistic stays as it is, so the other stems' output "
+                         "does not change (with --init: a fine-tune of one stem)")
     ap.add_argument("--stem-weights", default=None, metavar="NAME=W,...",
                     help="weights of the stems' SNR terms in the loss (default all 1)")
     ap.add_argument("--seed", type=int, default=0)
@@ -722,7 +812,7 @@ def build_parser():
     ap.add_argument("--f16", action="store_true", help="export F16 tensors")
     ap.add_argument("--flops-only", action="store_true", help="print the cost and exit")
     ap.add_argument("--selftest", action="store_true",
-                    help="check the weight averaging, schedule, loss, --init and --resume logic and exit")
+                    help="check the weight averaging, schedule, loss, --init, --resume and --train-only logic and exit")
     return ap
 
 
@@ -869,7 +959,7 @@ def main(argv=None):
     last_val_seconds = 0.0
     if args.selftest:
         fails = selftest()
-        print("\n".join(fails) if fails else "train.py selftest: weight average, schedule, loss, init, resume ok")
+        print("\n".join(fails) if fails else "train.py selftest: weight average, schedule, loss, init, resume, train-only ok")
         return 1 if fails else 0
     if args.export:
         return export(args)
@@ -964,6 +1054,15 @@ def main(argv=None):
         missing = [k for k in missing if not k.endswith(".num_batches_tracked")]
         if missing or unexpected:  # read_init validated the names: cannot happen
             raise RuntimeError("--init: missing %s, unexpected %s" % (missing, unexpected))
+    if args.train_only:
+        try:
+            train_only(model, args.train_only, config["sources"])
+        except ValueError as e:
+            print("train: --train-only: %s" % e, file=sys.stderr)
+            return 2
+        print("train: --train-only %s: %d of %d weights trained, the rest frozen" % (
+            args.train_only, sum(p.numel() for p in model.parameters() if p.requires_grad),
+            sum(p.numel() for p in model.parameters())))
     model.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="max", factor=0.5,
