@@ -364,7 +364,7 @@ def training_section(o, ck, last, lines, vals, ph, run_val):
                        "; ".join("steps %d-%d: an exponential moving average of the weights, "
                                  "decay %g per step" % (p["start"], p["end"], p["args"]["ema"])
                                  for p in averaged),
-                       "" if ck.get("ema") is not None else
+                       "" if ck.get("ema") is not None or ck.get("weights_dropped") == "ema" else
                        " (the exported checkpoint predates it: raw weights)"))
     lr_lines = [r for r in lines if r.get("lr") is not None]
     if lr_lines:
@@ -769,8 +769,9 @@ def build(o):
     if config != ck["config"]:
         raise CardError("%s holds configuration %s, the checkpoint %s" % (
             o.model, mrx_io.describe_config(config), mrx_io.describe_config(ck["config"])))
-    # a run slimmed for the trip back from a GPU machine (tools/gpu/train.sh) keeps only the
-    # average (ema) of the weights, which is what was exported
+    # a run slimmed for the trip back from a GPU machine (tools/gpu/train.sh) keeps no weights
+    # (weights_dropped names which: the exported files hold them); an older slim run kept the
+    # average (ema), which is what was exported
     held = ck.get("model") is not None or ck.get("ema") is not None
     match = weights_match(tensors, dtypes, train.exported_weights(ck) if held else None)
     if match.startswith("DIFFERS"):

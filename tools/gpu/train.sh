@@ -115,28 +115,37 @@ which=best
 [ -f "$run/best.pt" ] || which=last
 if [ -f "$run/$which.pt" ]; then
     $py tools/train.py --run "$run" --export "$out/model.safetensors" --which "$which" --f16
-    # The run without the optimiser's state (Adam's moments double the file), in parts under
-    # the 16 MiB a file that comes back may have: cat run.tar.part-* | tar x
-    $py - "$run" <<'EOF'
-import os, sys, torch
-run = sys.argv[1]
+    # The device tool brings back at most 8 files of 16 MiB, 64 MiB in all: the best and the
+    # last step as F16 model files (the last when it is another step than the best, so that
+    # both can be scored on all 40 mixtures), the logs, and the run's checkpoints without
+    # weights or optimiser state (run.tar: tools/model_card.py --run run reads their
+    # history and flags; the weights are the exported files)
+    $py - "$run" "$out" "$py" <<'EOF2'
+import os, subprocess, sys, torch
+run, out, py = sys.argv[1:4]
 steps = {}
 for name in ("best", "last"):
     p = os.path.join(run, name + ".pt")
-    if os.path.exists(p):
-        ck = torch.load(p, map_location="cpu", weights_only=False)
-        if name == "last" and steps.get("best") == ck["step"]:
-            os.remove(p)  # the same step as best.pt: model_card.py then reads best.pt alone
-            continue
-        steps[name] = ck["step"]
-        for k in ("optimizer", "scheduler", "rng"):
-            ck.pop(k, None)
-        if ck.get("ema") is not None:
-            ck["model"] = None  # the exported weights are the average
-        torch.save(ck, p + ".tmp")
-        os.replace(p + ".tmp", p)
-EOF
-    tar -C "$work" -cf - run | split -b 15m - "$out/run.tar.part-"
+    if not os.path.exists(p):
+        continue
+    ck = torch.load(p, map_location="cpu", weights_only=False)
+    if name == "last" and steps.get("best") == ck["step"]:
+        os.remove(p)  # the same step as best.pt: model_card.py then reads best.pt alone
+        continue
+    if name == "last" and "best" in steps:
+        subprocess.run([py, "tools/train.py", "--run", run, "--export",
+                        os.path.join(out, "last.safetensors"), "--which", "last", "--f16"],
+                       check=True)
+    steps[name] = ck["step"]
+    for k in ("optimizer", "scheduler", "rng"):
+        ck.pop(k, None)
+    ck["weights_dropped"] = "ema" if ck.get("ema") is not None else "model"
+    ck["model"] = ck["ema"] = None
+    torch.save(ck, p + ".tmp")
+    os.replace(p + ".tmp", p)
+print("train.sh: exported steps %s" % steps)
+EOF2
+    tar -C "$work" -cf "$out/run.tar" run
 fi
 ls -l "$out"
 echo "train.sh: train.py exit status $status; ${SECONDS} s in all"
