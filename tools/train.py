@@ -1174,7 +1174,7 @@ def main(argv=None):
             opt.step()
             if average is not None:
                 average.update()
-            acc["loss"].append(float(loss))
+            acc["loss"].append(float(loss.detach()))
             acc["snr"].append(per_stem.cpu().numpy())
             acc["gnorm"].append(float(gnorm))
         if device.type == "cuda":

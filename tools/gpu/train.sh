@@ -116,7 +116,7 @@ which=best
 if [ -f "$run/$which.pt" ]; then
     $py tools/train.py --run "$run" --export "$out/model.safetensors" --which "$which" --f16
     # The device tool brings back at most 8 files of 16 MiB, 64 MiB in all: the best and the
-    # last step as F16 model files (the last when it is another step than the best, so that
+    # last step as F16 model files (20.4 MB: in parts, below) (the last when it is another step than the best, so that
     # both can be scored on all 40 mixtures), the logs, and the run's checkpoints without
     # weights or optimiser state (run.tar: tools/model_card.py --run run reads their
     # history and flags; the weights are the exported files)
@@ -145,8 +145,29 @@ for name in ("best", "last"):
     os.replace(p + ".tmp", p)
 print("train.sh: exported steps %s" % steps)
 EOF2
+    # probe.json and pack.json travel inside run.tar; each model file in parts of 15 MiB
+    # (the tool drops a file over 16 MiB: cat model.safetensors.part-* > model.safetensors)
+    for f in probe.json pack.json; do
+        [ -f "$out/$f" ] && mv "$out/$f" "$run/"
+    done
     tar -C "$work" -cf "$out/run.tar" run
+    for f in model last; do
+        if [ -f "$out/$f.safetensors" ]; then
+            split -b 15m "$out/$f.safetensors" "$out/$f.safetensors.part-"
+            rm "$out/$f.safetensors"
+        fi
+    done
 fi
+# What the device tool brings back: at most 8 files, 16 MiB each, 64 MiB in all
+$py - "$out" <<'EOF3'
+import os, sys
+files = [os.path.join(r, f) for r, _, fs in os.walk(sys.argv[1]) for f in fs]
+sizes = [os.path.getsize(f) for f in files]
+big = [f for f, n in zip(files, sizes) if n > 16 << 20]
+if len(files) > 8 or big or sum(sizes) > 64 << 20:
+    print("train.sh: WARNING: $OUT holds %d files, %.1f MiB, over 16 MiB: %s; not all will "
+          "come back" % (len(files), sum(sizes) / 2**20, big), file=sys.stderr)
+EOF3
 ls -l "$out"
 echo "train.sh: train.py exit status $status; ${SECONDS} s in all"
 exit "$status"
