@@ -659,7 +659,7 @@ def portable(cmds, names, derived=None):
     return pre, out
 
 
-def reproduce_section(o, last, ev, dtypes, ph):
+def reproduce_section(o, last, ev, dtypes, ph, pack=None):
     a, pool = last["args"], os.path.dirname(os.path.abspath(o.manifest))
     train_defaults = vars(train.parse_args([]))
     which = " --which last" if o.which == "last" else ""
@@ -719,7 +719,19 @@ def reproduce_section(o, last, ev, dtypes, ph):
     names = [("DOWNLOADS", pool + "-cache"), ("CORPUS", pool), ("RUN", a["run"])]
     if a.get("cache"):
         names.append(("POOLS", a["cache"]))
-    pre, cmds = portable(cmds, names, {run_val: '"$RUN"/../validation-%d' % a["val_seed"]})
+    derived = {}
+    if os.path.dirname(os.path.abspath(run_val)) == os.path.dirname(os.path.abspath(a["run"])):
+        derived[run_val] = '"$RUN"/../%s' % os.path.basename(run_val.rstrip("/"))
+    if pack is not None:
+        # trained through tools/gpu/train.sh: its --corpus and --val-dir are the unpacked pack
+        k = next(i for i, c in enumerate(cmds) if c.startswith("# 2. training"))
+        cmds[k + 1:k + 1] = [
+            "#    on a GPU machine through tools/gpu/train.sh (tools/gpu/README.md): pack the "
+            "pools here with tools/gpu/pools.py pack (this run: pack %s, shards %s of %d), "
+            "unpack them there; --corpus and --val-dir below are the unpacked pools and the "
+            "Opus copies of the validation mixtures"
+            % (pack["pack"], ",".join(map(str, pack["shards"])), pack["of"])]
+    pre, cmds = portable(cmds, names, derived)
     return ["## How to reproduce", "", "```sh"] + pre + cmds + ["```", "",
             "GPU training is not bit-reproducible; expect figures close to, not equal to, these."]
 
@@ -784,7 +796,7 @@ def build(o):
           + eval_section(o, ev, config, run_val) + limits_section(o, ev, fit, oracle, config)
           + data_section(manifest, a, pack)
           + limitations_section(manifest, ev, a, ck["step"] * a["batch"] * a["crop"] / 3600.0)
-          + reproduce_section(o, last, ev, dtypes, ph))
+          + reproduce_section(o, last, ev, dtypes, ph, pack))
     return "\n".join(md).rstrip() + "\n"
 
 
