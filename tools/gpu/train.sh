@@ -10,7 +10,7 @@
 # Environment: INIT (model to start from; default models/default.safetensors; empty: a new
 # model of HIDDEN (320), LAYERS (2), HOP (512)), BATCH (32), CROP (4), LR (3e-4), EMA
 # (0.998), SEED (7), DEVICE (cuda; cpu for a dry run here), POOLS (.device-carry/pools),
-# PROBE_ARGS (more probe.py flags),
+# PROBE_ARGS (more probe.py flags; default on cuda: --lstm nn),
 # MRXCL_GPU_WORK (/tmp/mrxcl-gpu: unpacked pools, cache, run; a later call on
 # the same machine finds them), OUT (where results go; the device tool sets it).
 set -euo pipefail
@@ -63,7 +63,13 @@ else
 fi
 batch=${BATCH:-32}
 crop=${CROP:-4}
-read -r -a probe_args <<< "${PROBE_ARGS:-}"
+# On a GPU the probe times cuDNN's LSTM alone unless PROBE_ARGS says otherwise: the step is
+# bound by the data there (0.2 s against 0.1 of compute on an H200, tools/gpu/README.md), and
+# under torch 2.x fast_lstm ran 100 times slower than nn.LSTM on a CPU, which would spend
+# the probe's minutes
+default_probe=""
+[ "$device" = cuda ] && default_probe="--lstm nn"
+read -r -a probe_args <<< "${PROBE_ARGS-$default_probe}"
 nproc=$(nproc)
 workers=$(( nproc > 2 ? nproc - 1 : 1 ))
 $py tools/gpu/probe.py --corpus "$work/corpus" --cache "$work/cache" --device "$device" \
