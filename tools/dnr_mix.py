@@ -919,7 +919,9 @@ class Pool:
     def segment(self, i, start, length):
         """Samples [start, start+length) of file i as float64."""
         a = self.offsets[i] + start
-        return self.audio[a:a + length].astype(np.float64) * (1.0 / 32768.0)
+        # one pass, the same values as astype(np.float64) * (1 / 32768): int16 to float64 is
+        # exact, so only the product rounds (the cast took a fifth of MixSampler's time)
+        return np.multiply(self.audio[a:a + length], 1.0 / 32768.0, dtype=np.float64)
 
 
 def load_pools(corpus_root, split="train", cache_dir=None,
