@@ -46,6 +46,36 @@ static int fft_length_ok(int n)
     return n == 1;
 }
 
+/* The optional "consistency": the mode the model is meant to be used with (the mrxcl
+ * command's default for it). A value the engine does not know means a file from a newer
+ * mrxcl or a broken one: refused, not guessed. */
+static int parse_consistency(const st_file *st, mrxcl_model_info *info)
+{
+    static const char *const names[] = {"pass", "all", "music_sfx"};
+    const char *v = st_meta(st, "consistency");
+    int i, found = 0;
+
+    info->consistency = MRXCL_CONSISTENCY_PASS;
+    if (!v)
+        return MRXCL_OK;
+    for (i = 0; i < 3; i++)
+        if (strcmp(v, names[i]) == 0)
+            break;
+    if (i == 3)
+        return mrxcl_fail(MRXCL_ERR_MODEL_FORMAT, "model metadata 'consistency' = '%.40s' is not "
+                          "pass, all or music_sfx", v);
+    if (i == MRXCL_CONSISTENCY_MUSIC_SFX) {
+        for (int s = 0; s < info->n_sources; s++)
+            found += strcmp(info->source_names[s], "music") == 0 ||
+                     strcmp(info->source_names[s], "sfx") == 0;
+        if (found != 2)
+            return mrxcl_fail(MRXCL_ERR_MODEL_FORMAT, "model metadata 'consistency' = 'music_sfx' "
+                              "needs sources named music and sfx; the model has %d of them", found);
+    }
+    info->consistency = (mrxcl_consistency)i;
+    return MRXCL_OK;
+}
+
 static int parse_config(const st_file *st, mrxcl_model_info *info)
 {
     const char *fmt = st_meta(st, "format"), *v;
@@ -105,7 +135,7 @@ static int parse_config(const st_file *st, mrxcl_model_info *info)
     }
     if (info->n_sources == 0)
         return mrxcl_fail(MRXCL_ERR_MODEL_FORMAT, "model metadata 'sources' is empty");
-    return MRXCL_OK;
+    return parse_consistency(st, info);
 }
 
 /* ---- tensors ------------------------------------------------------------------------ */

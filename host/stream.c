@@ -16,7 +16,7 @@ mrxcl_stream_params mrxcl_stream_default_params(void)
     p.piece_seconds = 30.0;
     p.overlap_seconds = 2.0;
     p.input_gain = 1.0f;
-    p.consistency = MRXCL_CONSISTENCY_PASS;
+    p.consistency = MRXCL_CONSISTENCY_MODEL;
     return p;
 }
 
@@ -166,7 +166,7 @@ int mrxcl_separate_stream(mrxcl_context *ctx, const mrxcl_stream_params *params,
     if ((rc = plan_from(p, frames, sample_rate, &plan)) != MRXCL_OK)
         goto out;
     job.n_sources = ctx->info.n_sources;
-    switch (p->consistency) {
+    switch (p->consistency == MRXCL_CONSISTENCY_MODEL ? ctx->info.consistency : p->consistency) {
     case MRXCL_CONSISTENCY_PASS:
         break;
     case MRXCL_CONSISTENCY_ALL:

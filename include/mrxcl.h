@@ -87,6 +87,15 @@ MRXCL_API void mrxcl_log_set(mrxcl_log_callback callback, void *user_data);
 
 typedef struct mrxcl_model mrxcl_model;
 
+/* What mrxcl_separate_stream() does with the residual, the input less the sum of the
+ * stems (MRX-SPEC, the authors' script; see mrxcl_stream_params below). */
+typedef enum mrxcl_consistency {
+    MRXCL_CONSISTENCY_PASS = 0,
+    MRXCL_CONSISTENCY_ALL = 1,
+    MRXCL_CONSISTENCY_MUSIC_SFX = 2,
+    MRXCL_CONSISTENCY_MODEL = 3 /* the model's own (mrxcl_model_info.consistency) */
+} mrxcl_consistency;
+
 typedef struct mrxcl_model_info {
     int sample_rate;                            /* rate the network runs at */
     int hop;                                    /* STFT hop, the same for every resolution */
@@ -98,6 +107,9 @@ typedef struct mrxcl_model_info {
     char source_names[MRXCL_MAX_SOURCES][MRXCL_MAX_NAME]; /* output order */
     size_t n_parameters;                        /* learned: weights, biases, BatchNorm affine */
     size_t n_statistics;                        /* BatchNorm running means, variances, counters */
+    /* The consistency the model was scored with and is meant to be used with: the file's
+     * optional metadata "consistency" (pass, all or music_sfx); PASS when it has none. */
+    mrxcl_consistency consistency;
 } mrxcl_model_info;
 
 /* Load a safetensors model (see README: tensor names, metadata). On failure returns
@@ -188,18 +200,15 @@ MRXCL_API int mrxcl_separate(mrxcl_context *ctx, const float *const *input, int 
  * loudness in a first pass). consistency shares what the stems leave of the mixture
  * (input minus their sum) equally among all of them (ALL: the stems then sum to the
  * input) or among the sources named music and sfx (MUSIC_SFX), before the gain is undone;
- * PASS (the default, as the authors' script) leaves the network's output as it is. */
-typedef enum mrxcl_consistency {
-    MRXCL_CONSISTENCY_PASS = 0,
-    MRXCL_CONSISTENCY_ALL = 1,
-    MRXCL_CONSISTENCY_MUSIC_SFX = 2
-} mrxcl_consistency;
+ * PASS (as the authors' script) leaves the network's output as it is. MODEL (the default)
+ * takes the mode the model file names (mrxcl_model_info.consistency: PASS for a file that
+ * names none, as converted checkpoints of the authors). */
 
 typedef struct mrxcl_stream_params {
     double piece_seconds;          /* 30; 0: whole */
     double overlap_seconds;        /* 2; at most half a piece */
     float input_gain;              /* 1; > 0 */
-    mrxcl_consistency consistency; /* PASS */
+    mrxcl_consistency consistency; /* MODEL */
 } mrxcl_stream_params;
 
 MRXCL_API mrxcl_stream_params mrxcl_stream_default_params(void);

@@ -226,6 +226,66 @@ expect_failure "info on a broken model" 1 "missing_tensor.safetensors" \
 expect_failure "--consistency music_sfx without music and sfx" 1 "music_sfx|music and sfx|abc.safetensors" \
     "$BIN" separate "$CLIP" -o @OUT@ -m "$WORK/abc.safetensors" --consistency music_sfx
 
+# A model file may name the consistency it is meant for (metadata "consistency"): info
+# shows it, separate applies it unless --consistency says otherwise (bit for bit the
+# same stems as --consistency all here), and a model that names none gets pass.
+"$PY" "$ROOT/tools/make_random_model.py" "$WORK/all.safetensors" --seed 7 --sample-rate 16000 \
+    --hop 8 --windows 16,32,64 --hidden 8 --layers 1 --consistency all >/dev/null 2>&1
+run "$BIN" info "$WORK/all.safetensors"
+info_all=$(grep "^consistency:" "$WORK/stdout")
+run "$BIN" info "$MODEL"
+info_none=$(grep "^consistency:" "$WORK/stdout")
+case "$info_all|$info_none" in
+    "consistency:  all "*"|consistency:  pass "*) ok "info: the model's consistency" ;;
+    *) not_ok "info: the model's consistency" "'$info_all' and '$info_none'" ;;
+esac
+# tools/mrx_io.py reads and writes it as the engine does (eval.py and ref_separate.py
+# resolve --consistency model with it), and refuses what the engine refuses.
+why=$("$PY" - "$ROOT/tools" "$WORK" "$MODEL" 2>&1 <<'EOF'
+import sys
+sys.path.insert(0, sys.argv[1])
+import mrx_io
+work, model = sys.argv[2], sys.argv[3]
+got = (mrx_io.model_consistency(work + "/all.safetensors"), mrx_io.model_consistency(model))
+if got != ("all", "pass"):
+    print("model_consistency gave %s, %s" % got)
+tensors, config = mrx_io.read_model_file(model)
+for mode, sources in (("everything", None), ("music_sfx", ["a", "b", "c"])):
+    cfg = dict(config, sources=sources or config["sources"])
+    try:
+        mrx_io.save_model(work + "/refused.safetensors", tensors, cfg, consistency=mode)
+        print("save_model wrote consistency %s with sources %s" % (mode, cfg["sources"]))
+    except mrx_io.ModelError:
+        pass
+EOF
+)
+if [ -z "$why" ]; then ok "mrx_io: the model's consistency"; else not_ok "mrx_io: the model's consistency" "$why"; fi
+if need_device "separate: the model's consistency by default"; then
+    why=""
+    for mode in default all pass model; do
+        args=(); [ "$mode" = default ] || args=(--consistency "$mode")
+        run "$BIN" separate "$CLIP" -o "$WORK/cons-$mode" -m "$WORK/all.safetensors" -q "${args[@]}"
+        [ "$RC" -eq 0 ] || why="$why $mode: exit $RC;"
+    done
+    # the samples, not the files: a float WAV's PEAK chunk carries the time it was written
+    why="$why$("$PY" - "$ROOT/tools" "$WORK" 2>&1 <<'EOF'
+import sys
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+from dnr_mix import read_wav
+stem = lambda mode, s: read_wav("%s/cons-%s/%s.wav" % (sys.argv[2], mode, s))[0]
+for s in ("music", "speech", "sfx"):
+    for mode in ("all", "model"):
+        if not np.array_equal(stem("default", s), stem(mode, s)):
+            print(" %s differs from --consistency %s;" % (s, mode), end="")
+if np.array_equal(stem("default", "sfx"), stem("pass", "sfx")):
+    print(" sfx is the same as with --consistency pass;", end="")
+EOF
+)"
+    if [ -z "$why" ]; then ok "separate: the model's consistency by default"
+    else not_ok "separate: the model's consistency by default" "${why%;}"; fi
+fi
+
 # ---- device and kernel errors ---------------------------------------------------------
 mkdir "$WORK/no-icds"
 expect_failure "no OpenCL device" 1 "OpenCL device" \

@@ -56,7 +56,7 @@ static void lstm_dir(tu_model *m, int s, int k, int d, const double *in, int in_
 static int run_case(int hidden, int layers, int S, int B, int T, tu_rng *rng, uint64_t seed, int *skip)
 {
     static const char *names[3] = {"music", "music,speech", "music,speech,sfx"};
-    tu_config cfg = {16000, 8, 1, {16}, hidden, layers, S, names[S - 1]};
+    tu_config cfg = {16000, 8, 1, {16}, hidden, layers, S, names[S - 1], NULL};
     tu_model m;
     unsigned char *buf;
     size_t size, rows = (size_t)B * T, i;

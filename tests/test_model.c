@@ -23,7 +23,7 @@ static void expect(int cond, const char *what)
     }
 }
 
-static const tu_config CFG = {16000, 8, 3, {16, 32, 64}, 8, 2, 3, "music,speech,sfx"};
+static const tu_config CFG = {16000, 8, 3, {16, 32, 64}, 8, 2, 3, "music,speech,sfx", NULL};
 
 /* Loads buf and expects failure with status want and a message containing needle. */
 static void expect_reject(const unsigned char *buf, size_t size, int want, const char *needle,
@@ -113,6 +113,27 @@ static void test_valid(tu_rng *rng)
     }
     mrxcl_model_free(model);
     mrxcl_model_free(NULL); /* a no-op */
+    expect(!model || info.consistency == MRXCL_CONSISTENCY_PASS,
+           "a model that names no consistency: pass");
+    {
+        static const char *const modes[] = {"pass", "all", "music_sfx"};
+        for (int k = 0; k < 3; k++) {
+            tu_config c = CFG;
+            size_t sz;
+            unsigned char *b;
+            mrxcl_model *mm;
+            char what[96];
+            c.consistency = modes[k];
+            b = tu_serialize(&m, &c, &sz);
+            mm = mrxcl_model_load_memory(b, sz, &st);
+            if (mm)
+                mrxcl_model_get_info(mm, &info);
+            snprintf(what, sizeof what, "metadata consistency '%s' read", modes[k]);
+            expect(mm && (int)info.consistency == k, what);
+            mrxcl_model_free(mm);
+            free(b);
+        }
+    }
 
     fd = mkstemp(path);
     f = fd >= 0 ? fdopen(fd, "wb") : NULL;
@@ -152,15 +173,19 @@ static void test_bad_metadata(tu_rng *rng)
         int want;
         const char *needle, *what;
     } cases[] = {
-        {{16000, 8, 3, {16, 32, 64}, 8, 2, 3, ""}, MRXCL_ERR_MODEL_FORMAT, "sources", "no source names"},
-        {{16000, 8, 3, {16, 32, 64}, 8, 2, 3, "music,../speech,sfx"}, MRXCL_ERR_MODEL_FORMAT,
+        {{16000, 8, 3, {16, 32, 64}, 8, 2, 3, "", NULL}, MRXCL_ERR_MODEL_FORMAT, "sources", "no source names"},
+        {{16000, 8, 3, {16, 32, 64}, 8, 2, 3, "music,../speech,sfx", NULL}, MRXCL_ERR_MODEL_FORMAT,
          "source name", "source name with a path in it"},
-        {{16000, 8, 3, {16, 22, 64}, 8, 2, 3, "music,speech,sfx"}, MRXCL_ERR_UNSUPPORTED, "22",
+        {{16000, 8, 3, {16, 22, 64}, 8, 2, 3, "music,speech,sfx", NULL}, MRXCL_ERR_UNSUPPORTED, "22",
          "window length with a prime factor 11"},
-        {{16000, 8, 3, {16, 32, 64}, 8, 2, 2, "music,speech"}, MRXCL_ERR_MODEL_MISMATCH, "does not belong",
+        {{16000, 8, 3, {16, 32, 64}, 8, 2, 2, "music,speech", NULL}, MRXCL_ERR_MODEL_MISMATCH, "does not belong",
          "metadata says two sources, tensors hold three"},
-        {{16000, 0, 3, {16, 32, 64}, 8, 2, 3, "music,speech,sfx"}, MRXCL_ERR_MODEL_FORMAT, "hop",
+        {{16000, 0, 3, {16, 32, 64}, 8, 2, 3, "music,speech,sfx", NULL}, MRXCL_ERR_MODEL_FORMAT, "hop",
          "hop of zero"},
+        {{16000, 8, 3, {16, 32, 64}, 8, 2, 3, "music,speech,sfx", "everything"},
+         MRXCL_ERR_MODEL_FORMAT, "'consistency' = 'everything'", "consistency that is not a mode"},
+        {{16000, 8, 3, {16, 32, 64}, 8, 2, 3, "a,b,c", "music_sfx"}, MRXCL_ERR_MODEL_FORMAT,
+         "music and sfx", "consistency music_sfx with no sources named music and sfx"},
     };
     size_t k;
     for (k = 0; k < sizeof cases / sizeof cases[0]; k++) {

@@ -25,7 +25,7 @@ int main(void)
 {
     uint64_t seed = tu_seed();
     tu_rng rng = {seed};
-    tu_config cfg = {16000, 8, 3, {16, 32, 64}, 8, 1, 3, "music,speech,sfx"};
+    tu_config cfg = {16000, 8, 3, {16, 32, 64}, 8, 1, 3, "music,speech,sfx", NULL};
     static const int rates[2] = {22050, 44100};
     tu_model m;
     size_t size;

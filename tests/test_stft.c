@@ -113,7 +113,7 @@ static int check(const char *what, int N, int B, int L, double snr, uint64_t see
 static int run_case(const int *windows, int n_res, int hop, int B, int L, tu_rng *rng, uint64_t seed,
                     int *skip)
 {
-    tu_config cfg = {16000, hop, n_res, {0}, 4, 1, 1, "speech"};
+    tu_config cfg = {16000, hop, n_res, {0}, 4, 1, 1, "speech", NULL};
     tu_model m;
     unsigned char *buf;
     size_t size, rows, i;

@@ -181,6 +181,8 @@ unsigned char *tu_serialize(const tu_model *m, const tu_config *c, size_t *size)
         snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%d", r ? "," : "", c->windows[r]);
     cJSON_AddStringToObject(meta, "window_lengths", buf);
     cJSON_AddStringToObject(meta, "sources", c->sources);
+    if (c->consistency)
+        cJSON_AddStringToObject(meta, "consistency", c->consistency);
     cJSON_AddItemToObject(root, "__metadata__", meta);
     for (k = 0; k < m->n; k++) {
         const tu_tensor *t = &m->t[k];

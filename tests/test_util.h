@@ -21,6 +21,7 @@ double tu_gauss(tu_rng *r);
 typedef struct tu_config {
     int sample_rate, hop, n_res, windows[8], hidden, layers, n_sources;
     const char *sources; /* "music,speech,sfx" */
+    const char *consistency; /* metadata "consistency"; NULL: none */
 } tu_config;
 
 typedef struct tu_tensor {

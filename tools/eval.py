@@ -16,7 +16,9 @@ module (mrx_io.load_model, float32). Both bring each mixture to -27 LUFS first a
 gain on the stems, as `mrxcl separate` does by default (--loudness off: the bare network;
 DnR's and our validation mixtures are at -27 LUFS already, so it changes little there);
 --consistency all|music_sfx shares the residual among the stems as `mrxcl separate
---consistency` does (default pass, as the authors' script: none). Each track is separated whole, as one sequence (as the authors and
+--consistency` does; pass (the authors' script) leaves the network's output; the default,
+model, takes the mode the model file names, as `mrxcl separate` does by default (pass
+for a file that names none; the results name the mode used). Each track is separated whole, as one sequence (as the authors and
 DnR score), unless --chunk S asks for pieces of S seconds cross-faded over --overlap S
 seconds, the way `mrxcl separate` handles long inputs (its default is --chunk 30
 --overlap 2; ref_separate.chunked() is the same in Python): that measures what pieces
@@ -226,16 +228,22 @@ def find_tracks(root):
     return sorted(tracks, key=lambda p: os.path.relpath(p, root))
 
 
-def mrxcl_sources(binary, model):
-    """The model's source names, from `mrxcl info MODEL`."""
+def mrxcl_info(binary, model, key):
+    """A line of `mrxcl info MODEL` (the embedded model without MODEL): its value after
+    "key:", up to any parenthesised remark."""
     r = subprocess.run([binary, "info"] + ([model] if model else []), capture_output=True,
                        text=True, env=_no_model_env() if not model else None)
     if r.returncode != 0:
         raise RuntimeError("%s info %s failed: %s" % (binary, model, r.stderr.strip()))
     for line in r.stdout.splitlines():
-        if line.startswith("sources:"):
-            return [s.strip() for s in line.split(":", 1)[1].split(",") if s.strip()]
-    raise RuntimeError("%s info %s printed no sources line" % (binary, model))
+        if line.startswith(key + ":"):
+            return line.split(":", 1)[1].split("(", 1)[0].strip()
+    raise RuntimeError("%s info %s printed no %s line" % (binary, model, key))
+
+
+def mrxcl_sources(binary, model):
+    """The model's source names, from `mrxcl info MODEL`."""
+    return [s.strip() for s in mrxcl_info(binary, model, "sources").split(",") if s.strip()]
 
 
 def _no_model_env():
@@ -526,9 +534,11 @@ def main(argv=None):
     ap.add_argument("--loudness", choices=("on", "off"), default="on",
                     help="separate each mixture at -27 LUFS, the gain undone on the stems, as "
                          "mrxcl separate does by default (default on)")
-    ap.add_argument("--consistency", choices=("pass", "all", "music_sfx"), default="pass",
-                    help="share the mixture's residual among the stems, as mrxcl separate "
-                         "--consistency (default pass: none)")
+    ap.add_argument("--consistency", choices=("pass", "all", "music_sfx", "model"),
+                    default="model",
+                    help="share the residual among the stems as mrxcl separate "
+                         "--consistency (default model: the mode the model file names, "
+                         "pass when it names none)")
     ap.add_argument("--device", default=None,
                     help="mrxcl: OpenCL device index or name part; --reference: torch device")
     ap.add_argument("--limit", type=int, default=None, help="score the first N tracks only")
@@ -563,6 +573,12 @@ def main(argv=None):
     if not tracks:
         print("eval: no track folders with mix.wav under %s" % args.dir, file=sys.stderr)
         return 1
+    from_model = args.consistency == "model" and not args.oracle
+    if from_model and args.reference:
+        import mrx_io
+        args.consistency = mrx_io.model_consistency(args.model)
+    elif from_model:
+        args.consistency = mrxcl_info(args.mrxcl, args.model, "consistency")
     if args.oracle:
         import mrx_io
         config = (mrx_io.read_model_file(args.model)[1] if args.model
@@ -581,7 +597,8 @@ def main(argv=None):
     if args.chunk > 0:
         backend += ", %g s pieces overlapping by %g s" % (args.chunk, args.overlap)
     if not args.oracle:
-        backend += ", loudness %s, consistency %s" % (args.loudness, args.consistency)
+        backend += ", loudness %s, consistency %s%s" % (args.loudness, args.consistency,
+                                                         " (the model's)" if from_model else "")
     t0 = time.time()
     try:
         results = score_tracks(tracks, args.dir, sep)
@@ -604,7 +621,8 @@ def main(argv=None):
                "binary": os.path.abspath(args.mrxcl) if args.mrxcl else None,
                "device": args.device, "chunk_seconds": args.chunk,
                "overlap_seconds": args.overlap, "loudness": args.loudness,
-               "consistency": args.consistency, "audio_seconds": audio, "separate_seconds": sep_time,
+               "consistency": args.consistency, "consistency_from_model": from_model,
+               "audio_seconds": audio, "separate_seconds": sep_time,
                "summary": summary, "tracks": results}
         with open(args.json_out, "w") as f:
             json.dump(_json_safe(doc), f, indent=1)

@@ -33,6 +33,8 @@ def main(argv=None):
     ap.add_argument("--layers", type=int, default=1, help="LSTM layers per branch")
     ap.add_argument("--sources", default="music,speech,sfx")
     ap.add_argument("--f16", action="store_true", help="store float16 tensors")
+    ap.add_argument("--consistency", default=None, choices=mrx_io.CONSISTENCY_MODES,
+                    help="name this mixture consistency in the file (default: none)")
     args = ap.parse_args(argv)
 
     config = {
@@ -45,7 +47,8 @@ def main(argv=None):
     }
     try:
         sd = mrx_io.random_state_dict(config, args.seed)
-        mrx_io.save_model(args.output, sd, config, dtype="f16" if args.f16 else "f32")
+        mrx_io.save_model(args.output, sd, config, dtype="f16" if args.f16 else "f32",
+                          consistency=args.consistency)
     except (mrx_io.ModelError, ValueError) as e:
         print("make_random_model: %s" % e, file=sys.stderr)
         return 1

@@ -417,6 +417,16 @@ def training_section(o, ck, last, lines, vals, ph, run_val):
         ["Step"] + list(sources) + ["Mean", "lr", ""], rows) + [""]
 
 
+def consistency_note(ev):
+    """How eval.py shared the residual among the stems (its JSON's "consistency")."""
+    mode = ev.get("consistency")
+    if mode is None:
+        return ""
+    return ", mixture consistency `%s`%s" % (
+        mode, " (the mode the model file names, mrxcl separate's default for it)"
+        if ev.get("consistency_from_model") else "")
+
+
 def eval_section(o, ev, config, run_val):
     summ, tracks = ev["summary"], ev.get("tracks") or []
     audio, sep = num(ev.get("audio_seconds")) or 0.0, num(ev.get("separate_seconds"))
@@ -424,9 +434,10 @@ def eval_section(o, ev, config, run_val):
                else "the PyTorch reference (tools/mrx_ref.py)")
     out = ["## Validation results", "",
            "Scored with `tools/eval.py` on %d tracks (%.1f min of audio) in `%s`, separated by "
-           "%s%s, model: %s. Separation ran at %s real time."
+           "%s%s, model: %s%s. Separation ran at %s real time."
            % (len(tracks), audio / 60.0, ev["dir"], backend,
               "" if ev.get("device") is None else " on device %s" % ev["device"], ev.get("model"),
+              consistency_note(ev),
               "%.2fx" % (audio / sep) if sep else "an unrecorded multiple of"), ""]
     if os.path.realpath(ev["dir"]) == os.path.realpath(run_val):
         out += ["These are the mixtures the run validated on%s." % (

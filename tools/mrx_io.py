@@ -14,6 +14,11 @@ only partly determine, is stored in the safetensors `__metadata__` (all strings)
     lstm_layers    "3"
     sources        "music,speech,sfx" output order, comma-separated
 
+optionally the mixture consistency the model is meant to be used with (the mrxcl command's
+default for it, `mrxcl info` shows it; the engine refuses a value it does not know):
+
+    consistency    "all"              pass (also when absent), all or music_sfx
+
 and, in files that tools/train.py exported, the training behind the weights (optional,
 informative only: the engine ignores it), as one JSON string:
 
@@ -39,6 +44,7 @@ from safetensors import SafetensorError, safe_open
 FORMAT = "mrxcl-mrx-1"
 DEFAULT_SOURCES = ("music", "speech", "sfx")
 BN_STATS = ("weight", "bias", "running_mean", "running_var")
+CONSISTENCY_MODES = ("pass", "all", "music_sfx")
 
 
 class ModelError(Exception):
@@ -281,6 +287,37 @@ def config_from_metadata(meta):
     return config
 
 
+def check_consistency(mode, sources):
+    """Raise ModelError unless `mode` is a consistency mode a model with `sources` can use."""
+    if mode not in CONSISTENCY_MODES:
+        raise ModelError("consistency %r is not one of %s" % (mode, ", ".join(CONSISTENCY_MODES)))
+    if mode == "music_sfx" and sum(s in ("music", "sfx") for s in sources) != 2:
+        raise ModelError("consistency 'music_sfx' needs sources named music and sfx, not %s"
+                         % ",".join(sources))
+    return mode
+
+
+def consistency_from_metadata(meta, sources):
+    """The model file's consistency mode ("pass" when its metadata names none)."""
+    mode = (meta or {}).get("consistency")
+    if mode is None:
+        return "pass"
+    try:
+        return check_consistency(mode, sources)
+    except ModelError as e:
+        raise ModelError("bad mrxcl metadata: %s" % e)
+
+
+def model_consistency(path):
+    """The consistency mode a model file names ("pass" when it names none)."""
+    try:
+        with safe_open(str(path), framework="numpy") as f:
+            meta = f.metadata()
+    except SafetensorError as e:
+        raise ModelError("%s: not a readable safetensors file (%s)" % (path, e))
+    return consistency_from_metadata(meta, config_from_metadata(meta)["sources"])
+
+
 def training_to_metadata(training):
     """The "training" metadata string of a {"history": [...], "complete": bool} record."""
     if (not isinstance(training, dict) or not isinstance(training.get("history"), list)
@@ -302,13 +339,14 @@ def training_from_metadata(meta):
     return training
 
 
-def save_model(path, state_dict, config, dtype=None, training=None):
+def save_model(path, state_dict, config, dtype=None, training=None, consistency=None):
     """Write an mrxcl model file.
 
     state_dict: the authors' names -> torch tensors or numpy arrays (num_batches_tracked
     entries are dropped; every other tensor is checked against `config`).
     dtype: float32 (default; torch.float32, np.float32 or "f32") or float16.
     training: the training record to store (see the module docstring), or None.
+    consistency: the mode to name in the file ("pass", "all", "music_sfx"), or None for none.
     """
     np_dtype = _numpy_dtype(dtype)
     tensors = validate_state_dict(state_dict, config)
@@ -320,6 +358,8 @@ def save_model(path, state_dict, config, dtype=None, training=None):
     meta = config_to_metadata(config)
     if training is not None:
         meta["training"] = training_to_metadata(training)
+    if consistency is not None:
+        meta["consistency"] = check_consistency(consistency, config["sources"])
     safetensors.numpy.save_file(out, str(path), metadata=meta)
     # safetensors creates its files 0600; give the model the mode open() would.
     umask = os.umask(0)
@@ -335,6 +375,7 @@ def read_model_file(path, with_training=False):
         with safe_open(str(path), framework="numpy") as f:
             meta = f.metadata()
             config = config_from_metadata(meta)
+            consistency_from_metadata(meta, config["sources"])
             training = training_from_metadata(meta)
             tensors = {k: f.get_tensor(k).astype(np.float32) for k in f.keys()}
     except SafetensorError as e:

@@ -5,8 +5,8 @@
                     [--chunk S [--overlap S]] [--loudness] [--consistency MODE]
 
 INPUT is raw little-endian float32, planar [C][L] (L = file size / 4 / C), at the
-model's sample rate (no resampling, no loudness normalisation, no mixture
-consistency: the bare network). OUTPUT is raw little-endian float32 planar
+model's sample rate (no resampling, no loudness normalisation: the bare network, with the
+mixture consistency the model file names, as `mrxcl separate` applies by default). OUTPUT is raw little-endian float32 planar
 [S][C][L], source-major (sources in the model's order), then channel.
 --double runs the network in float64 (the weights are the file's float32 values).
 --chunk S separates in pieces of S seconds that overlap by --overlap seconds,
@@ -16,7 +16,8 @@ same plan and weights as host/chunked.c); without it, the whole input at once.
 input's integrated loudness (dnr_mix.input_loudness, libebur128) sets a gain on the input,
 undone on every stem. --consistency all|music_sfx shares the residual (input less the sum of
 the stems) among the stems before that gain is undone (consistent()), as mrxcl
---consistency does.
+--consistency does; pass leaves the network's output; model (the default) takes the mode
+the model file's metadata names (mrx_io.model_consistency: pass when it names none).
 """
 
 import argparse
@@ -133,8 +134,9 @@ def main(argv=None):
                     help="seconds by which pieces overlap, as mrxcl --overlap")
     ap.add_argument("--loudness", action="store_true",
                     help="separate at -27 LUFS, as mrxcl --loudness on (its default)")
-    ap.add_argument("--consistency", choices=("pass", "all", "music_sfx"), default="pass",
-                    help="share the residual among the stems, as mrxcl --consistency")
+    ap.add_argument("--consistency", choices=("pass", "all", "music_sfx", "model"), default="model",
+                    help="share the residual among the stems, as mrxcl --consistency (default "
+                         "model: the mode the model file names, pass when it names none)")
     args = ap.parse_args(argv)
     if args.chunk < 0 or args.overlap < 0 or (args.chunk > 0 and 2 * args.overlap > args.chunk):
         ap.error("--chunk and --overlap must be >= 0, the overlap at most half the chunk")
@@ -150,6 +152,7 @@ def main(argv=None):
     except (OSError, mrx_io.ModelError) as e:
         print("ref_separate: %s: %s" % (args.model, e), file=sys.stderr)
         return 1
+    mode = mrx_io.model_consistency(args.model) if args.consistency == "model" else args.consistency
     rate = config["sample_rate"]
     length = seconds_to_frames(args.chunk, rate)
     if args.chunk > 0:
@@ -157,7 +160,7 @@ def main(argv=None):
     def sep(v):
         y = chunked(lambda p: separate(model, p, args.double), v, length,
                     seconds_to_frames(args.overlap, rate))
-        return consistent(y, v, args.consistency, config["sources"])
+        return consistent(y, v, mode, config["sources"])
 
     x = data.reshape(C, -1).astype(np.float32)
     out = at_level(sep, x, rate) if args.loudness else sep(x)

@@ -9,6 +9,7 @@
     train.py --run runs/NEW --init MODEL.safetensors ... a new run from a model file's weights
     train.py ... --time-limit 9                          stop (validated, saved) within 9 min
     train.py --run runs/NAME --export models/default.safetensors [--f16] [--which best]
+             [--consistency all]                 the mode the file names for mrxcl separate
     train.py --flops-only [model flags]                  print the cost of a configuration
 
 Loss: the authors' SNR loss with scale_invariant=False, as their default checkpoint was
@@ -681,7 +682,8 @@ def export(args):
     os.makedirs(out_dir, exist_ok=True)
     tmp = args.export + ".tmp"
     training = training_record(ck)
-    mrx_io.save_model(tmp, model.state_dict(), config, dtype=dtype, training=training)
+    mrx_io.save_model(tmp, model.state_dict(), config, dtype=dtype, training=training,
+                      consistency=args.consistency)
     os.replace(tmp, args.export)
     # Read it back and compare with the checkpoint on one second of noise.
     back, _ = mrx_io.load_model(args.export)
@@ -810,6 +812,11 @@ def build_parser():
                     help="write the run's checkpoint as an mrxcl model file and exit")
     ap.add_argument("--which", default="best", choices=("best", "last"))
     ap.add_argument("--f16", action="store_true", help="export F16 tensors")
+    ap.add_argument("--consistency", default=None, choices=mrx_io.CONSISTENCY_MODES,
+                    help="with --export: the mixture consistency the file names, which "
+                         "mrxcl separate then applies by default (score the modes with "
+                         "tools/eval.py --consistency first; default: the file names none, "
+                         "which means pass)")
     ap.add_argument("--flops-only", action="store_true", help="print the cost and exit")
     ap.add_argument("--selftest", action="store_true",
                     help="check the weight averaging, schedule, loss, --init, --resume and --train-only logic and exit")

@@ -100,8 +100,9 @@ static const char *const format_choices[] = {"wav", "flac", "ogg", NULL};   /* =
 static const char *const subtype_choices[] = {"float", "pcm16", "pcm24", NULL};
 static const char *const onoff_choices[] = {"on", "off", NULL};
 /* MRX-SPEC, the authors' script: what to do with the mixture's residual (the input less
- * the sum of the stems), before the loudness gain is undone; = mrxcl_consistency. */
-static const char *const consistency_choices[] = {"pass", "all", "music_sfx", NULL};
+ * the sum of the stems), before the loudness gain is undone; = mrxcl_consistency. "model"
+ * (the default) is the mode the model file names, pass when it names none. */
+static const char *const consistency_choices[] = {"pass", "all", "music_sfx", "model", NULL};
 
 static struct separate_options {
     const char *output_dir;
@@ -110,7 +111,7 @@ static struct separate_options {
     int format;  /* index in format_choices, -1: default */
     int subtype; /* index in subtype_choices, -1: default */
     int loudness;   /* index in onoff_choices, -1: default (on) */
-    int consistency; /* index in consistency_choices (= mrxcl_consistency), -1: default (pass) */
+    int consistency; /* index in consistency_choices (= mrxcl_consistency), -1: default (model) */
     double chunk;   /* seconds; -1: default */
     double overlap; /* seconds; -1: default */
     int quiet;
@@ -141,9 +142,9 @@ static const option_spec separate_specs[] = {
      "sample format (default: float for wav, pcm24 for flac)"},
     {"loudness", 0, ARG_CHOICE, &sep.loudness, onoff_choices, "on|off",
      "separate at -27 LUFS (BS.1770), the gain undone on the stems (default on)"},
-    {"consistency", 0, ARG_CHOICE, &sep.consistency, consistency_choices, "pass|all|music_sfx",
-     "what the stems miss of the input: pass (default) leaves it; all: a share to each; "
-     "music_sfx: half to music, half to sfx"},
+    {"consistency", 0, ARG_CHOICE, &sep.consistency, consistency_choices, "pass|all|music_sfx|model",
+     "what the stems miss of the input: pass leaves it; all: a share to each; music_sfx: half "
+     "to music, half to sfx; model (default): the model's own mode ('mrxcl info' shows it)"},
     {"chunk", 0, ARG_SECONDS, &sep.chunk, NULL, "S",
      "separate in pieces of S seconds, cross-faded (default 30; 0: the whole input at once)"},
     {"overlap", 0, ARG_SECONDS, &sep.overlap, NULL, "S",
@@ -321,7 +322,7 @@ static void print_help(FILE *out, const char *command)
     if (all || strcmp(command, "devices") == 0)
         fputs("\ndevices: list the OpenCL devices and their indices.\n", out);
     if (all || strcmp(command, "info") == 0)
-        fputs("\ninfo: print a model's configuration and parameter count.\n", out);
+        fputs("\ninfo: print a model's configuration, parameter count and consistency mode.\n", out);
     fputs("\nEnvironment:\n"
           "  MRXCL_MODEL       model file used when -m is not given\n"
           "  MRXCL_DEVICE      device index or name part used when --device is not given\n"
@@ -610,8 +611,9 @@ static int cmd_separate(int argc, char **argv)
     mrxcl_stream_params stream = mrxcl_stream_default_params();
     stream.piece_seconds = chunk_s;
     stream.overlap_seconds = overlap_s;
-    stream.consistency = sep.consistency < 0 ? MRXCL_CONSISTENCY_PASS
-                                             : (mrxcl_consistency)sep.consistency;
+    stream.consistency = sep.consistency < 0 || sep.consistency == MRXCL_CONSISTENCY_MODEL
+                             ? mi.consistency
+                             : (mrxcl_consistency)sep.consistency;
     if (stream.consistency == MRXCL_CONSISTENCY_MUSIC_SFX) {
         int found = 0; /* the library refuses it too, but only once the device is set up */
         for (int s = 0; s < mi.n_sources; s++)
@@ -753,6 +755,10 @@ static int cmd_separate(int argc, char **argv)
             fprintf(stderr, "mrxcl: input has no loudness (silent, or under 400 ms): separated "
                             "at its own level\n");
         if (sep.verbose)
+            fprintf(stderr, "mrxcl: consistency %s%s\n", consistency_choices[stream.consistency],
+                    sep.consistency < 0 || sep.consistency == MRXCL_CONSISTENCY_MODEL
+                        ? " (the model's)" : "");
+        if (sep.verbose)
             fprintf(stderr, "mrxcl: %zu piece%s of up to %.1f s, overlap %.1f s; times: model, input "
                             "and loudness %.2f s, OpenCL setup %.2f s, read+separate+write %.2f s, total %.2f s\n",
                     plan.pieces, plan.pieces == 1 ? "" : "s",
@@ -871,6 +877,8 @@ static int cmd_info(int argc, char **argv)
         printf(" %s%s", mi.source_names[s], s + 1 < mi.n_sources ? "," : "");
     printf("\nparameters:   %zu (%.2f M), plus %zu BatchNorm statistics\n", mi.n_parameters,
            (double)mi.n_parameters / 1e6, mi.n_statistics);
+    printf("consistency:  %s (separate's default with this model)\n",
+           consistency_choices[mi.consistency]);
     return 0;
 }
 
