@@ -120,7 +120,10 @@ cp "$run/log.jsonl" "$out/" 2>/dev/null || true
 which=best
 [ -f "$run/best.pt" ] || which=last
 if [ -f "$run/$which.pt" ]; then
-    $py tools/train.py --run "$run" --export "$out/model.safetensors" --which "$which" --f16
+    # the files name the mixture consistency they are scored and used with (CONSISTENCY=pass
+    # for none; README.md, metadata "consistency")
+    $py tools/train.py --run "$run" --export "$out/model.safetensors" --which "$which" --f16 \
+        --consistency "${CONSISTENCY:-all}"
     # The device tool brings back at most 8 files of 16 MiB, 64 MiB in all: the best and the
     # last step as F16 model files (20.4 MB: in parts, below) (the last when it is another step than the best, so that
     # both can be scored on all 40 mixtures), the logs, and the run's checkpoints without
@@ -140,7 +143,8 @@ for name in ("best", "last"):
         continue
     if name == "last" and "best" in steps:
         subprocess.run([py, "tools/train.py", "--run", run, "--export",
-                        os.path.join(out, "last.safetensors"), "--which", "last", "--f16"],
+                        os.path.join(out, "last.safetensors"), "--which", "last", "--f16",
+                        "--consistency", os.environ.get("CONSISTENCY", "all")],
                        check=True)
     steps[name] = ck["step"]
     for k in ("optimizer", "scheduler", "rng"):
