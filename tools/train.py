@@ -46,6 +46,12 @@ the model flags; the optimiser starts afresh, so --warmup W (the learning rate r
 linearly over steps 0 .. W) keeps Adam's first, unscaled steps from throwing away what the
 weights already know. The file's SHA-256 is kept in the checkpoints and the session record.
 
+--train-consistency all (or music_sfx) applies mrxcl separate's mixture consistency to the
+network's stems before the loss and in validation (Wisdom et al., "Differentiable consistency
+constraints for improved deep speech enhancement", ICASSP 2019): the network then learns the
+outputs that the projection turns into its stems, instead of having the projection added
+after training; --export names that mode in the file unless --consistency says otherwise.
+
 --train-only speech (with --init) trains the speech decoders alone: every other weight is
 frozen and the modules holding them stay in eval mode, so their BatchNorm statistics do not
 move and music and sfx come out exactly as the starting model's; a step then skips the
@@ -174,6 +180,18 @@ def snr_terms(estimate, target, mix, silent_weight=0.0, stem_weights=None):
     return loss, per, active
 
 
+def consistent_t(estimate, mix, mode, sources):
+    """Mixture consistency in torch, as ref_separate.consistent and mrxcl separate apply it:
+    estimate [B, S, L], mix [B, L]; 'pass' returns estimate, 'all' adds (mix - sum of the
+    stems) / S to each stem, 'music_sfx' half of it to music and half to sfx."""
+    if mode is None or mode == "pass":
+        return estimate
+    takers = [i for i, s in enumerate(sources) if mode == "all" or s in ("music", "sfx")]
+    r = (mix - estimate.sum(1)) / len(takers)                          # [B, L]
+    share = torch.zeros(len(sources), dtype=estimate.dtype, device=estimate.device)
+    share[takers] = 1.0
+    return estimate + share[None, :, None] * r[:, None, :]
+
 def _parse_range(text, flag, check):
     """text "LO,HI" -> (LO, HI), checked by check(LO, HI) (ValueError: SystemExit naming flag)."""
     try:
@@ -235,8 +253,9 @@ def load_validation(val_dir, limit=None, seconds=None):
     return out
 
 
-def validate(model, tracks, device, sources):
-    """Mean SI-SDR per stem of the model (eval mode) and of the mixture, over the tracks."""
+def validate(model, tracks, device, sources, consistency=None):
+    """Mean SI-SDR per stem of the model (eval mode, its stems made consistent with the mix
+    by `consistency` as in training) and of the mixture, over the tracks."""
     from eval import si_sdr
 
     was_training = model.training
@@ -245,7 +264,8 @@ def validate(model, tracks, device, sources):
     mix_db = {s: [] for s in sources}
     with torch.no_grad():
         for name, mix, refs in tracks:
-            y = model(torch.from_numpy(mix).to(device))[0].float().cpu().numpy()  # [S, L]
+            x = torch.from_numpy(mix).to(device)
+            y = consistent_t(model(x), x, consistency, sources)[0].float().cpu().numpy()  # [S, L]
             for k, s in enumerate(sources):
                 a, b = si_sdr(y[k], refs[k]), si_sdr(mix[0], refs[k])
                 if np.isfinite(a) and np.isfinite(b):
@@ -467,6 +487,17 @@ def loss_selftest(seed):
             pass
     if parse_stem_weights(None, src) is not None:
         fails.append("parse_stem_weights: no flag should give None")
+    # consistent_t against ref_separate.consistent (numpy, float64), stems along axis 1
+    from ref_separate import consistent
+    mix_x = mix + 0.2 * torch.randn(B, L, generator=g)
+    for mode in ("pass", "all", "music_sfx"):
+        got = consistent_t(est, mix_x, mode, src).double().numpy()
+        want = consistent(est.numpy(), mix_x.numpy(), mode, src, axis=1)
+        if not np.allclose(got, want, rtol=0, atol=1e-5):
+            fails.append("consistent_t %s differs from ref_separate.consistent by %.3g"
+                         % (mode, float(np.abs(got - want).max())))
+        if mode != "pass" and not np.allclose(got.sum(1), mix_x.double().numpy(), atol=1e-5):
+            fails.append("consistent_t %s: the stems do not sum to the mix" % mode)
     for bad in ("voice=2", "speech", "speech=x", "speech=-1", "music=0,speech=0,sfx=0"):
         try:
             parse_stem_weights(bad, src)
@@ -682,8 +713,12 @@ def export(args):
     os.makedirs(out_dir, exist_ok=True)
     tmp = args.export + ".tmp"
     training = training_record(ck)
+    consistency = args.consistency
+    if consistency is None:
+        trained = (ck.get("args") or {}).get("train_consistency") or "pass"
+        consistency = None if trained == "pass" else trained
     mrx_io.save_model(tmp, model.state_dict(), config, dtype=dtype, training=training,
-                      consistency=args.consistency)
+                      consistency=consistency)
     os.replace(tmp, args.export)
     # Read it back and compare with the checkpoint on one second of noise.
     back, _ = mrx_io.load_model(args.export)
@@ -796,6 +831,12 @@ def build_parser():
                          "does not change (with --init: a fine-tune of one stem)")
     ap.add_argument("--stem-weights", default=None, metavar="NAME=W,...",
                     help="weights of the stems' SNR terms in the loss (default all 1)")
+    ap.add_argument("--train-consistency", default="pass", choices=mrx_io.CONSISTENCY_MODES,
+                    help="make the stems consistent with the mixture (as mrxcl separate "
+                         "--consistency) before the loss and in validation, so the network "
+                         "learns the outputs that the projection turns into its stems "
+                         "(Wisdom et al., ICASSP 2019); --export then names this mode "
+                         "unless --consistency says otherwise (default pass: the authors')")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
@@ -1165,7 +1206,7 @@ def main(argv=None):
         mix = mix.to(device, non_blocking=True)
         stems = stems.to(device, non_blocking=True)
         t1 = time.time()
-        est = model(mix)
+        est = consistent_t(model(mix), mix, args.train_consistency, config["sources"])
         loss, per_stem, _ = snr_terms(est, stems, mix, args.silent_weight, stem_weights)
         opt.zero_grad(set_to_none=True)
         lr = scheduled_lr(args, step)
@@ -1225,9 +1266,11 @@ def main(argv=None):
             tv = time.time()
             if average is not None:
                 with average.scored(model):
-                    val = validate(model, val_tracks, device, config["sources"])
+                    val = validate(model, val_tracks, device, config["sources"],
+                                   args.train_consistency)
             else:
-                val = validate(model, val_tracks, device, config["sources"])
+                val = validate(model, val_tracks, device, config["sources"],
+                                   args.train_consistency)
             if args.decay_start is None or step < args.decay_start:
                 sched.step(val["score"])
             is_best = val["score"] > best["score"]
