@@ -359,7 +359,8 @@ def augment_selftest(seed=None):
     speech event that fits is sped by one of speed_downs(range), has an EQ, length
     ceil(src_length SPEED_UP / d), and renders to audio of that length that is not silent at
     its end, and with cfg.speech_formant_prob = 1 a formant ratio in a random
-    cfg.speech_formant_range; with all three at 0 no event has any; _formant_check. Returns a
+    cfg.speech_formant_range, with cfg.speech_reverb_prob = 1 a room; with all four at 0 no
+    event has any; _formant_check, _reverb_check. Returns a
     list of failures, the first naming the seed."""
     seed = int.from_bytes(os.urandom(4), "little") if seed is None else seed
     rng = np.random.default_rng(seed)
@@ -403,12 +404,14 @@ def augment_selftest(seed=None):
     if abs(got - want) > 0.05:
         fails.append("apply_eq %s at %.1f Hz: %.3f dB, want %.3f" % (eq, f, got, want))
     fails += _formant_check(rng)
+    fails += _reverb_check(rng)
     pools = {"speech": _FakePool(rng, 30, (0.3, 2.0)), "music": _FakePool(rng, 5, (20, 40)),
              "sfx": _FakePool(rng, 20, (0.2, 5.0))}
     flo = float(rng.uniform(0.6, 0.95))
     fhi = float(rng.uniform(flo + 0.05, 1.6))
     cfg = MixConfig(speech_speed_prob=1.0, speech_eq_prob=1.0, speech_speed_range=(lo, hi),
-                    speech_formant_prob=1.0, speech_formant_range=(flo, fhi))
+                    speech_formant_prob=1.0, speech_formant_range=(flo, fhi),
+                    speech_reverb_prob=1.0)
     events = plan_mixture(np.random.default_rng(seed), pools, cfg, 20.0, nb_rates=[])
     speech = [ev for ev in events if ev["stem"] == "speech"]
     total = 20 * sr
@@ -419,6 +422,8 @@ def augment_selftest(seed=None):
         fitted = ev["src_length"] * SPEED_UP // min(downs) < total - ev["start"]
         if (k not in downs and fitted) or ev["eq"] is None:
             fails.append("augmented plan: a speech event without speed or EQ: %s" % ev)
+        elif ev["reverb"] is None:
+            fails.append("augmented plan: a speech event without a room: %s" % ev)
         elif ev["formant"] is None or not flo <= ev["formant"] <= fhi:
             fails.append("augmented plan: formant ratio %s, want %g..%g"
                          % (ev["formant"], flo, fhi))
@@ -431,9 +436,9 @@ def augment_selftest(seed=None):
             fails.append("augmented clip: %s samples, want %d, end silent" % (
                 None if x is None else len(x), ev["length"]))
     plain = plan_mixture(np.random.default_rng(seed), pools, MixConfig(), 20.0, nb_rates=[])
-    if any(e["speed_down"] != SPEED_UP or e["eq"] or e["formant"]
+    if any(e["speed_down"] != SPEED_UP or e["eq"] or e["formant"] or e["reverb"]
            or e["src_length"] != e["length"] for e in plain):
-        fails.append("a plan without augmentation has speed, formants or EQ")
+        fails.append("a plan without augmentation has speed, formants, a room or EQ")
     if fails:
         fails.insert(0, "dnr_mix augment selftest failed (seed %d, speed %d/%d, range %g..%g)"
                      % (seed, d, SPEED_UP, lo, hi))
@@ -596,6 +601,80 @@ def apply_eq(x, sample_rate, eq):
     X = rfft(x, n)
     X *= 10.0 ** (eq_gain_db(np.arange(len(X)) * (float(sample_rate) / n), eq) / 20.0)
     return irfft(X, n)[:len(x)]
+
+
+REVERB_RT60_S = (0.15, 0.9)       # draw_reverb: reverberation time, log-uniform
+REVERB_DRR_DB = (0.0, 15.0)       # ... and direct-to-reverberant energy ratio, uniform
+
+
+def draw_reverb(rng):
+    """A random small room for apply_reverb: (RT60 in seconds, log-uniform in
+    REVERB_RT60_S; direct-to-reverberant ratio in dB, uniform in REVERB_DRR_DB; the seed of
+    its noise tail). Rooms from a dry booth to a tiled kitchen, as volunteers record in."""
+    lo, hi = REVERB_RT60_S
+    return (float(np.exp(rng.uniform(np.log(lo), np.log(hi)))),
+            float(rng.uniform(*REVERB_DRR_DB)), int(rng.integers(2 ** 31)))
+
+
+def reverb_ir(sample_rate, reverb):
+    """The impulse response of draw_reverb's room: a unit direct path at 0, then from
+    2.5 ms on Gaussian noise (seeded by reverb[2]) decaying 60 dB in RT60 seconds, 1.5 RT60
+    long, scaled so that the direct path's energy over the tail's is the DRR. A statistical
+    model of a room's late reverberation (Moorer 1979), no early reflections."""
+    rt60, drr_db, seed = reverb
+    sr = float(sample_rate)
+    d = int(round(0.0025 * sr))
+    n = int(round(1.5 * rt60 * sr))
+    t = np.arange(n) / sr
+    tail = np.random.default_rng(seed).standard_normal(n) * 10.0 ** (-3.0 * t / rt60)
+    tail *= np.sqrt(10.0 ** (-drr_db / 10.0) / np.sum(tail ** 2))
+    h = np.zeros(d + n)
+    h[0] = 1.0
+    h[d:] += tail
+    return h
+
+
+def apply_reverb(x, sample_rate, reverb):
+    """x in draw_reverb's room (convolved with reverb_ir, by FFT), cut to its own length:
+    the target of the speech stem is the reverberant voice, so the model learns that a
+    voice's room tail is speech. Same length."""
+    from scipy.signal import fftconvolve
+
+    x = np.asarray(x, dtype=np.float64)
+    return fftconvolve(x, reverb_ir(sample_rate, reverb))[:len(x)]
+
+
+def _reverb_check(rng):
+    """reverb_ir against its definition, measured without it: the Schroeder decay of the
+    tail falls 60 dB in RT60 (fitted from -5 to -25 dB, within 5 %), the direct path over
+    the tail's energy is the DRR (within 0.01 dB), apply_reverb keeps the length and, on an
+    impulse, returns the response. Returns a list of failures."""
+    sr = SAMPLE_RATE
+    fails = []
+    rev = draw_reverb(rng)
+    rt60, drr_db, _ = rev
+    if not (REVERB_RT60_S[0] <= rt60 <= REVERB_RT60_S[1]
+            and REVERB_DRR_DB[0] <= drr_db <= REVERB_DRR_DB[1]):
+        fails.append("draw_reverb: %s out of range" % (rev,))
+    h = reverb_ir(sr, rev)
+    d = int(round(0.0025 * sr))
+    tail = h[d:]
+    got_drr = 10 * np.log10(h[0] ** 2 / np.sum(tail ** 2))
+    if abs(got_drr - drr_db) > 0.01 or np.any(h[1:d]):
+        fails.append("reverb_ir%s: DRR %.3f dB, want %.3f" % (rev, got_drr, drr_db))
+    edc = 10 * np.log10(np.cumsum(tail[::-1] ** 2)[::-1] / np.sum(tail ** 2))
+    k = np.nonzero((edc <= -5) & (edc >= -25))[0]
+    slope = np.polyfit(k / sr, edc[k], 1)[0]
+    if abs(-60.0 / slope / rt60 - 1) > 0.05:
+        fails.append("reverb_ir%s: Schroeder RT60 %.3f s, want %.3f" % (rev, -60.0 / slope, rt60))
+    n = int(rng.integers(len(h) + 10, len(h) + 2 * sr))
+    x = np.zeros(n)
+    at = int(rng.integers(0, n - len(h)))
+    x[at] = 1.0
+    y = apply_reverb(x, sr, rev)
+    if len(y) != n or np.max(np.abs(y[at:at + len(h)] - h)) > 1e-9 or np.any(np.abs(y[:at]) > 1e-9):
+        fails.append("apply_reverb%s: an impulse did not come back as reverb_ir" % (rev,))
+    return fails
 
 
 def draw_eq(rng):
@@ -989,6 +1068,7 @@ class MixConfig:
     speech_eq_prob: float = 0.0        # a speech clip through a random EQ (draw_eq)
     speech_formant_prob: float = 0.0   # a speech clip's formants moved (formant_shift) ...
     speech_formant_range: tuple = FORMANT_RANGE  # ... by a ratio drawn in this range
+    speech_reverb_prob: float = 0.0    # a speech clip in a random room (draw_reverb)
 
     def layers(self):
         return [l for l in ("music", "speech", "sfx", "background")
@@ -1049,8 +1129,9 @@ def plan_mixture(rng, pools, cfg, seconds, nb_rates=None):
     low_rate (band-limit rate or None), fade_in, fade_out (bools: a file was cut there),
     speed_down (the clip plays speed_down / SPEED_UP times as fast; SPEED_UP: unchanged),
     src_length (its length before the speed change), eq (draw_eq's EQ or None), formant
-    (formant_shift's ratio or None). Speed, formants and EQ (training only:
-    cfg.speech_speed_prob, cfg.speech_formant_prob, cfg.speech_eq_prob) touch speech clips
+    (formant_shift's ratio or None), reverb (draw_reverb's room or None). Speed, formants,
+    room and EQ (training only: cfg.speech_speed_prob, cfg.speech_formant_prob,
+    cfg.speech_reverb_prob, cfg.speech_eq_prob; applied in that order) touch speech clips
     alone, and draw nothing from rng when their probability is 0, so fixed mixtures stay as
     they were.
 
@@ -1090,7 +1171,7 @@ def plan_mixture(rng, pools, cfg, seconds, nb_rates=None):
                 continue
             gap = cfg.gap_min_s + cfg.gap_scale_s * abs(rng.standard_normal())
             start = cursor + int(gap * sr)
-            speed, eq, src_length, formant = SPEED_UP, None, None, None
+            speed, eq, src_length, formant, reverb = SPEED_UP, None, None, None, None
             if layer == "speech":
                 parts, length = _speech_utterance(rng, pool, i, total - cursor, cfg)
                 src_length = length
@@ -1103,6 +1184,8 @@ def plan_mixture(rng, pools, cfg, seconds, nb_rates=None):
                     eq = draw_eq(rng)
                 if cfg.speech_formant_prob > 0 and rng.random() < cfg.speech_formant_prob:
                     formant = draw_formant(rng, *cfg.speech_formant_range)
+                if cfg.speech_reverb_prob > 0 and rng.random() < cfg.speech_reverb_prob:
+                    reverb = draw_reverb(rng)
                 start = max(cursor, min(start, total - length))
             elif whole:
                 start = max(cursor, min(start, total - flen))
@@ -1125,6 +1208,7 @@ def plan_mixture(rng, pools, cfg, seconds, nb_rates=None):
                 "length": int(length),
                 "lufs": float(level + rng.uniform(-cfg.clip_range_lu, cfg.clip_range_lu)),
                 "low_rate": low_rate, "speed_down": int(speed), "eq": eq, "formant": formant,
+                "reverb": reverb,
                 "src_length": int(src_length if src_length is not None else length),
                 "fade_in": len(parts) == 1 and off0 > 0,
                 "fade_out": len(parts) == 1 and off0 + n0 < int(pool.lengths[f0])})
@@ -1148,6 +1232,8 @@ def _clip_audio(pools, ev, cfg):
         x = np.pad(x, (0, max(0, ev["length"] - len(x))))[:ev["length"]]
     if ev.get("formant"):
         x = formant_shift(x, sr, ev["formant"])
+    if ev.get("reverb"):
+        x = apply_reverb(x, sr, ev["reverb"])
     if ev.get("eq"):
         x = apply_eq(x, sr, ev["eq"])
     if ev["low_rate"]:

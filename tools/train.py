@@ -32,7 +32,8 @@ Data: dnr_mix.MixSampler (train pools, seeded; example i of the run depends only
 --speech-eq P change a speech clip's speed (--speech-speed-range, default 0.85 to 1.15, voice
 pitch with it) or pass it through a random EQ with probability P each, and --speech-formant P
 moves its formants with pitch and timing kept (--speech-formant-range, default 0.85 to 1.18;
-Praat's Change gender, through the praat-parselmouth package): the speech pools hold few
+Praat's Change gender, through the praat-parselmouth package), and --speech-reverb P puts it
+in a random room (dnr_mix.draw_reverb, the reverberant voice its target): the speech pools hold few
 speakers and studios, and the model does worst on the voices least like them. Validation: the fixed
 mixtures in --val-dir (written there by dnr_mix.make_validation_set from the validation pools
 if the folder has no tracks), scored with SI-SDR (eval.si_sdr) per stem next to the mixture
@@ -825,6 +826,10 @@ def build_parser():
     ap.add_argument("--speech-formant-range", default="0.85,1.18", metavar="LO,HI",
                     help="formant ratios for --speech-formant (0.5 <= LO < HI <= 2; "
                          "default 0.85,1.18)")
+    ap.add_argument("--speech-reverb", type=float, default=0.0, metavar="P",
+                    help="probability of a speech clip put in a random room (dnr_mix."
+                         "draw_reverb: RT60 0.15 to 0.9 s, direct-to-reverberant ratio 0 to "
+                         "15 dB), its reverberant voice the speech target")
     ap.add_argument("--train-only", default=None, metavar="NAME[,NAME]",
                     help="train only these sources' decoders; every other weight and "
                          "BatchNorm statistic stays as it is, so the other stems' output "
@@ -1161,7 +1166,8 @@ def main(argv=None):
                                 speech_eq_prob=args.speech_eq,
                                 speech_speed_range=speed_range,
                                 speech_formant_prob=args.speech_formant,
-                                speech_formant_range=formant_range)
+                                speech_formant_range=formant_range,
+                                speech_reverb_prob=args.speech_reverb)
     sampler = dnr_mix.MixSampler(args.corpus, "train", args.seed, args.crop, args.cache,
                                  config=mix_cfg, jobs=args.decode_jobs)
     print("train: pools %s" % ", ".join("%s %d files %.2f h" % (c, len(p), p.hours())
