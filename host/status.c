@@ -9,6 +9,15 @@
 #define STR2(x) #x
 #define STR(x) STR2(x)
 
+/* CMakeLists.txt's project version (the shared library's soname) and the header's must agree. */
+#if defined(MRXCL_PROJECT_VERSION_MAJOR) && defined(MRXCL_PROJECT_VERSION_MINOR) && \
+    defined(MRXCL_PROJECT_VERSION_PATCH)
+_Static_assert(MRXCL_PROJECT_VERSION_MAJOR == MRXCL_VERSION_MAJOR &&
+               MRXCL_PROJECT_VERSION_MINOR == MRXCL_VERSION_MINOR &&
+               MRXCL_PROJECT_VERSION_PATCH == MRXCL_VERSION_PATCH,
+               "project(mrxcl VERSION) in CMakeLists.txt differs from MRXCL_VERSION_* in mrxcl.h");
+#endif
+
 const char *mrxcl_version(void)
 {
     return STR(MRXCL_VERSION_MAJOR) "." STR(MRXCL_VERSION_MINOR) "." STR(MRXCL_VERSION_PATCH);

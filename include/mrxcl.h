@@ -39,7 +39,7 @@ extern "C" {
 #endif
 
 #define MRXCL_VERSION_MAJOR 0
-#define MRXCL_VERSION_MINOR 1
+#define MRXCL_VERSION_MINOR 2
 #define MRXCL_VERSION_PATCH 0
 
 typedef enum mrxcl_status {
