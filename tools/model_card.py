@@ -547,8 +547,8 @@ def val_tracks(folder, asked):
 
 
 def augment_text(a):
-    """The speech augmentation of train.py --speech-speed/--speech-formant/--speech-eq, as a
-    clause."""
+    """The speech augmentation of train.py --speech-speed/--speech-formant/--speech-reverb/
+    --speech-eq, as a clause."""
     parts = []
     if a.get("speech_speed"):
         # runs older than --speech-speed-range used the default range
@@ -561,6 +561,10 @@ def augment_text(a):
         lo, hi = (float(v) for v in (a.get("speech_formant_range") or "0.85,1.18").split(","))
         parts.append("their formants moved by a factor of %g to %g (pitch and timing kept; "
                      "Praat's Change gender) at probability %g" % (lo, hi, a["speech_formant"]))
+    if a.get("speech_reverb"):
+        parts.append("put in a random room (RT60 %g to %g s, direct-to-reverberant ratio %g "
+                     "to %g dB; the reverberant voice the target) at probability %g"
+                     % (dnr_mix.REVERB_RT60_S + dnr_mix.REVERB_DRR_DB + (a["speech_reverb"],)))
     if a.get("speech_eq"):
         parts.append("passed through a random EQ (tilt +-2 dB per octave, one bell of +-9 dB) "
                      "at probability %g" % a["speech_eq"])
