@@ -23,6 +23,9 @@ MRX-SPEC.md describes, re-implemented here:
     background -29 LUFS, plus a uniform offset of +-2 LU per layer and mixture and +-1 LU per
     clip; each clip is normalised on its own segment. Then the mixture is normalised to -27
     LUFS with the same gain on every stem, so the stems sum to the mix.
+  - Unlike DnR, the pools are high-passed as they are decoded (HIGH_PASS_HZ: speech at
+    60 Hz, music and sfx at 20 Hz, zero phase), because these recordings carry DC offsets,
+    mains hum and rumble that DnR's sources do not, and no separator can attribute them.
   - Unlike DnR, cut clip edges get short fades (5 ms in, 20 ms out) so that a cut does not
     leave a click, and no peak normalisation is applied (the files are float WAV).
 Augmentation (training and validation alike unless noted):

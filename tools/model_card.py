@@ -573,7 +573,18 @@ def augment_text(a):
     return "; " + (", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0])
 
 
-def data_section(manifest, a, pack=None):
+def high_pass_text(hz):
+    """The pools' high-pass (train.py records dnr_mix.HIGH_PASS_HZ in its checkpoints; runs
+    before it had none), as a sentence."""
+    if not hz:
+        return ("The pools were not high-passed (runs before dnr_mix's cache version 2): "
+                "they kept the recordings' DC offsets, hum and rumble. ")
+    return ("The pools are high-passed as they are decoded (zero phase, %s), which takes "
+            "out the recordings' DC offsets, mains hum and rumble. "
+            % ", ".join("%s at %g Hz" % (c, hz[c]) for c in sorted(hz)))
+
+
+def data_section(manifest, a, pack=None, high_pass_hz=None):
     cfg = dnr_mix.MixConfig()
     lv = cfg.levels
     out = ["## Data", "",
@@ -582,14 +593,15 @@ def data_section(manifest, a, pack=None):
            "stem), clips placed with random gaps at %s clips per minute; levels (BS.1770-4) "
            "speech %g, sfx %g, music %g, background %g LUFS with uniform offsets of +-%g LU per "
            "layer and mixture and +-%g LU per clip, then the mixture normalised to %g LUFS with "
-           "the same gain on every stem, so the stems sum to the mix. Music and sfx clips are "
+           "the same gain on every stem, so the stems sum to the mix. %sMusic and sfx clips are "
            "band-limited at random as often as the speech pool is narrowband. Training mixtures "
            "are drawn on the fly from the train pools (%g s crops, seed %d, with a random "
            "+-6 dB gain and whole-mix band-limiting at probability 0.1%s); validation mixtures "
            "are fixed 60 s files from packages held out of training."
            % ("/".join("%g" % v for v in cfg.clips_per_minute.values()), lv["speech"],
               lv["sfx"], lv["music"], lv["background"], cfg.layer_range_lu, cfg.clip_range_lu,
-              cfg.mix_lufs, a["crop"], a["seed"], augment_text(a)), "",
+              cfg.mix_lufs, high_pass_text(high_pass_hz), a["crop"], a["seed"],
+              augment_text(a)), "",
            "Corpus: manifest version %s, rules version %s, built %s; %d files, %.2f h in all."
            % (manifest.get("manifest_version"), manifest.get("rules_version"),
               manifest.get("created"), manifest["totals"]["files"], manifest["totals"]["hours"]),
@@ -809,7 +821,7 @@ def build(o):
     md = (summary_section(o, config, manifest, ck.get("init")) + config_section(config, dtypes, size, match)
           + training_section(o, ck, last, lines, vals, ph, run_val)
           + eval_section(o, ev, config, run_val) + limits_section(o, ev, fit, oracle, config)
-          + data_section(manifest, a, pack)
+          + data_section(manifest, a, pack, ck.get("pool_high_pass_hz"))
           + limitations_section(manifest, ev, a, ck["step"] * a["batch"] * a["crop"] / 3600.0)
           + reproduce_section(o, last, ev, dtypes, ph, pack))
     return "\n".join(md).rstrip() + "\n"
@@ -848,6 +860,12 @@ def selftest():
           "steps 2900-4100, then 0.0001; steps 4291-4292: the checkpoint's 0.0001; "
           "steps 4292-7000: a cosine from 0.0004 down to 2e-05 over steps 4292-6742, then 2e-05"
           % ((d["patience"], d["min_lr"]) * 2))
+    check("high-pass, none", high_pass_text(None).startswith("The pools were not high-passed"),
+          True)
+    check("high-pass", high_pass_text({"speech": 60.0, "music": 20.0, "sfx": 20.0}),
+          "The pools are high-passed as they are decoded (zero phase, music at 20 Hz, sfx at "
+          "20 Hz, speech at 60 Hz), which takes out the recordings' DC offsets, mains hum and "
+          "rumble. ")
     config = {"hidden": 192, "lstm_layers": 2, "window_lengths": [1024, 2048, 4096],
               "hop": 512, "sample_rate": 44100}
     check("first command", train_command(ph[0]["args"], ph[0]["end"], config),

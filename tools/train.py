@@ -1188,7 +1188,8 @@ def main(argv=None):
                         optimizer=opt.state_dict(),
                         scheduler=sched.state_dict(), step=step, config=config,
                         args=vars(args), rng=rng_state(), best=best, val=val,
-                        train_seconds=train_seconds, device_name=device_name, init=init)
+                        train_seconds=train_seconds, device_name=device_name, init=init,
+                        pool_high_pass_hz=dict(dnr_mix.HIGH_PASS_HZ))
 
     # Each session's flags, so that a run trained in sessions with different schedules (a
     # warm restart, a decay added later) can be described and reproduced (model_card.py).
