@@ -734,6 +734,11 @@ def export(args):
                                       ", weight average" if ck.get("ema") is not None else "",
                                       args.export, dtype.upper(),
                                       os.path.getsize(args.export), snr))
+    if os.path.getsize(args.export) > MB_BUDGET * 1e6:
+        print("WARNING: %s is %.2f MB, over the %.0f MB the embedded default model may take "
+              "(issue 3); export with --f16, or store it again with tools/convert.py %s OUT "
+              "--f16" % (args.export, os.path.getsize(args.export) / 1e6, MB_BUDGET,
+                         args.export), file=sys.stderr)
     if ck.get("val"):
         print("validation at that step: %s" % json.dumps(ck["val"]))
     print("training time %.2f h on %s, %d steps" % (ck.get("train_seconds", 0) / 3600,
