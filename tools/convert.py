@@ -70,27 +70,28 @@ def is_safetensors(path):
     return len(head) == 9 and head[8:9] == b"{" and struct.unpack("<Q", head[:8])[0] > 1
 
 
-def restore(args):
-    """Store the mrxcl model file args.checkpoint again as args.output (see the docstring)."""
-    given = [o for o, v in (("--sample-rate", args.sample_rate), ("--hop", args.hop),
-                            ("--sources", args.sources)) if v is not None]
-    if given:
-        print("convert: %s is an mrxcl model file, which names its own configuration; %s "
-              "does not apply to it" % (args.checkpoint, ", ".join(given)), file=sys.stderr)
-        return 1
+def read_model_file(path):
+    """(tensors, config, save_model keyword arguments) of an mrxcl model file: its training
+    record and the consistency mode it names (None when it names none), kept as they are."""
+    tensors, config, training = mrx_io.read_model_file(path, with_training=True)
+    mrx_io.model_consistency(path)  # checks the mode the file names, if any
+    from safetensors import safe_open
+    with safe_open(path, framework="numpy") as f:
+        consistency = (f.metadata() or {}).get("consistency")
+    return tensors, config, {"training": training, "consistency": consistency}
+
+
+def write(args, read):
+    """read() -> (state_dict, config, save_model keyword arguments), written to args.output
+    through a temporary file in its folder, so that a failure leaves no output behind.
+    Prints what it wrote; returns the exit status."""
     out_dir = os.path.dirname(os.path.abspath(args.output))
     tmp = None
     try:
-        tensors, config, training = mrx_io.read_model_file(args.checkpoint, with_training=True)
-        mrx_io.model_consistency(args.checkpoint)  # checks the mode the file names, if any
-        from safetensors import safe_open
-        with safe_open(args.checkpoint, framework="numpy") as f:
-            consistency = (f.metadata() or {}).get("consistency")
+        sd, config, extra = read()
         fd, tmp = tempfile.mkstemp(prefix=".convert-", suffix=".tmp", dir=out_dir)
         os.close(fd)
-        mrx_io.save_model(tmp, tensors, config, dtype="f16" if args.f16 else "f32",
-                          training=training,
-                          consistency=consistency)
+        mrx_io.save_model(tmp, sd, config, dtype="f16" if args.f16 else "f32", **extra)
         os.replace(tmp, args.output)
         tmp = None
     except mrx_io.ModelError as e:
@@ -123,11 +124,18 @@ def main(argv=None):
     args = ap.parse_args(argv)
 
     try:
-        if is_safetensors(args.checkpoint):
-            return restore(args)
+        model_file = is_safetensors(args.checkpoint)
     except OSError as e:
         print("convert: cannot read %s: %s" % (args.checkpoint, e.strerror or e), file=sys.stderr)
         return 1
+    if model_file:
+        given = [o for o, v in (("--sample-rate", args.sample_rate), ("--hop", args.hop),
+                                ("--sources", args.sources)) if v is not None]
+        if given:
+            print("convert: %s is an mrxcl model file, which names its own configuration; %s "
+                  "does not apply to it" % (args.checkpoint, ", ".join(given)), file=sys.stderr)
+            return 1
+        return write(args, lambda: read_model_file(args.checkpoint))
 
     import torch
 
@@ -137,33 +145,14 @@ def main(argv=None):
         print("convert: cannot load %s: %s" % (args.checkpoint, e), file=sys.stderr)
         return 1
 
-    out_dir = os.path.dirname(os.path.abspath(args.output))
-    tmp = None
-    try:
+    def from_checkpoint():
         sd = extract_state_dict(ckpt)
         sources = args.sources.split(",") if args.sources else None
         config = mrx_io.config_from_state_dict(sd, args.sample_rate or 44100, args.hop or 256,
                                                sources)
         mrx_io.validate_state_dict(sd, config)  # names the first bad tensor
-        fd, tmp = tempfile.mkstemp(prefix=".convert-", suffix=".tmp", dir=out_dir)
-        os.close(fd)
-        mrx_io.save_model(tmp, sd, config, dtype="f16" if args.f16 else "f32")
-        os.replace(tmp, args.output)
-        tmp = None
-    except mrx_io.ModelError as e:
-        print("convert: %s: %s" % (args.checkpoint, e), file=sys.stderr)
-        return 1
-    except OSError as e:
-        print("convert: cannot write %s: %s" % (args.output, e), file=sys.stderr)
-        return 1
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
-
-    print("configuration: %s" % mrx_io.describe_config(config))
-    print("parameters: %d (%s)" % (mrx_io.parameter_count(config), "float16" if args.f16 else "float32"))
-    print("wrote %s" % args.output)
-    return 0
+        return sd, config, {}
+    return write(args, from_checkpoint)
 
 
 if __name__ == "__main__":

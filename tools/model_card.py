@@ -318,6 +318,11 @@ def config_section(config, dtypes, size, match):
     f, sr, hop = train.flop_estimate(config), config["sample_rate"], config["hop"]
     params, mb = mrx_io.parameter_count(config), size / 1e6
     within = lambda v, b: "within" if v <= b else "OVER"  # noqa: E731
+    if mb > train.MB_BUDGET or f["total"] > train.GFLOP_BUDGET:
+        print("model_card: WARNING: the model is over the issue's budget (%.2f MB of %.0f, "
+              "%.3f GFLOP/s of %.1f); a file over 25 MB fails ctest default_model_budget: "
+              "store it as F16 (tools/convert.py MODEL OUT --f16)"
+              % (mb, train.MB_BUDGET, f["total"], train.GFLOP_BUDGET), file=sys.stderr)
     rows = [("Sample rate", "%d Hz" % sr),
             ("STFT hop", "%d samples (%.1f ms)" % (hop, 1000.0 * hop / sr)),
             ("Windows", ", ".join("%d (%.1f ms)" % (n, 1000.0 * n / sr)
