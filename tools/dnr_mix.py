@@ -287,9 +287,15 @@ class _FakePool:
     """A pool of noise files for augment_selftest (the attributes plan_mixture and render
     use)."""
 
-    def __init__(self, rng, n, seconds, sample_rate=SAMPLE_RATE):
+    def __init__(self, rng, n, seconds, sample_rate=SAMPLE_RATE, sizes=None):
+        """sizes: files per package (summing to n); None: one package."""
         self.lengths = (rng.uniform(*seconds, n) * sample_rate).astype(np.int64)
-        self.paths = ["cls/pkg/%d.wav" % i for i in range(n)]
+        sizes = [n] if sizes is None else list(sizes)
+        first = np.cumsum([0] + sizes)
+        self.packages = {"pkg%d" % k: np.arange(first[k], first[k + 1])
+                         for k in range(len(sizes))}
+        self.paths = ["cls/pkg%d/%d.wav" % (int(np.searchsorted(first, i, "right")) - 1, i)
+                      for i in range(n)]
         self.bandwidth = np.full(n, 20000.0)
         self.audio = [0.1 * rng.standard_normal(k) for k in self.lengths]
 
@@ -297,10 +303,49 @@ class _FakePool:
         return len(self.paths)
 
     def package_files(self, i):
-        return np.arange(len(self.paths))
+        for files in self.packages.values():
+            if files[0] <= i <= files[-1]:
+                return files
+        raise IndexError(i)
 
     def segment(self, i, start, length):
         return self.audio[i][start:start + length]
+
+
+def _package_power_check(rng):
+    """_package_file on packages of random sizes: over 20000 draws with a random power, each
+    package's share (by the package folder of the file drawn) is within 5 standard errors of
+    size ** power / sum(sizes ** power); plan_mixture with
+    cfg.speech_package_power = 0 takes about half its speech clips from a 1-file package
+    beside a 60-file one (more than a quarter; file-uniform drawing would give 1/61)."""
+    fails = []
+    sizes = [int(k) for k in rng.integers(1, 200, 4)]
+    pool = _FakePool(rng, sum(sizes), (0.3, 0.5), sizes=sizes)
+    power = float(rng.choice([0.0, 0.5, 1.0, rng.uniform(0.1, 0.9)]))
+    n = 20000
+    counts = np.zeros(len(sizes))
+    for _ in range(n):
+        i = _package_file(rng, pool, power)
+        counts[int(pool.paths[i].split("/")[1][3:])] += 1
+    want = np.array(sizes, dtype=np.float64) ** power
+    want /= want.sum()
+    se = np.sqrt(want * (1 - want) / n)
+    if np.any(np.abs(counts / n - want) > 5 * se + 1e-12):
+        fails.append("_package_file(power %g, sizes %s): shares %s, want %s"
+                     % (power, sizes, np.round(counts / n, 4), np.round(want, 4)))
+    pools = {"speech": _FakePool(rng, 61, (0.3, 0.6), sizes=[1, 60]),
+             "music": _FakePool(rng, 3, (20, 40)), "sfx": _FakePool(rng, 5, (0.2, 2.0))}
+    cfg = MixConfig(speech_package_power=0.0, speech_utterance_s=None,
+                    clips_per_minute={"music": 1.0, "speech": 60.0, "sfx": 1.0,
+                                      "background": 1.0})
+    firsts = [ev["parts"][0][0] for _ in range(4)
+              for ev in plan_mixture(rng, pools, cfg, 60.0, nb_rates=[])
+              if ev["stem"] == "speech"]
+    share = np.mean([f == 0 for f in firsts]) if firsts else 0.0
+    if share < 0.25:
+        fails.append("plan_mixture with speech_package_power 0: %.3f of %d speech clips "
+                     "from the 1-file package, want about 0.5" % (share, len(firsts)))
+    return fails
 
 
 def _formant_check(rng):
@@ -409,7 +454,8 @@ def augment_selftest(seed=None):
     ceil(src_length SPEED_UP / d), and renders to audio of that length that is not silent at
     its end, and with cfg.speech_formant_prob = 1 a formant ratio in a random
     cfg.speech_formant_range, with cfg.speech_reverb_prob = 1 a room; with all four at 0 no
-    event has any; _formant_check, _reverb_check, _high_pass_check (the pools' filter). Returns a
+    event has any; _formant_check, _reverb_check, _high_pass_check (the pools' filter),
+    _package_power_check (cfg.speech_package_power). Returns a
     list of failures, the first naming the seed."""
     seed = int.from_bytes(os.urandom(4), "little") if seed is None else seed
     rng = np.random.default_rng(seed)
@@ -455,6 +501,7 @@ def augment_selftest(seed=None):
     fails += _formant_check(rng)
     fails += _reverb_check(rng)
     fails += _high_pass_check(rng)
+    fails += _package_power_check(rng)
     pools = {"speech": _FakePool(rng, 30, (0.3, 2.0)), "music": _FakePool(rng, 5, (20, 40)),
              "sfx": _FakePool(rng, 20, (0.2, 5.0))}
     flo = float(rng.uniform(0.6, 0.95))
@@ -1135,6 +1182,9 @@ class MixConfig:
     speech_formant_prob: float = 0.0   # a speech clip's formants moved (formant_shift) ...
     speech_formant_range: tuple = FORMANT_RANGE  # ... by a ratio drawn in this range
     speech_reverb_prob: float = 0.0    # a speech clip in a random room (draw_reverb)
+    speech_package_power: float = 1.0  # a speech clip's first file: its package drawn with
+    # probability proportional to (files in it) ** this, then a file of it uniformly; 1:
+    # every file equally likely (DnR), 0: every package equally likely (training only)
 
     def layers(self):
         return [l for l in ("music", "speech", "sfx", "background")
@@ -1187,6 +1237,15 @@ def _speech_utterance(rng, pool, first, room, cfg):
     return parts, total
 
 
+def _package_file(rng, pool, power):
+    """A file of `pool` whose package is drawn with probability proportional to its file
+    count ** power, the file then uniformly within the package."""
+    groups = list(pool.packages.values())
+    w = np.array([len(g) for g in groups], dtype=np.float64) ** power
+    g = groups[int(rng.choice(len(groups), p=w / w.sum()))]
+    return int(g[int(rng.integers(len(g)))])
+
+
 def plan_mixture(rng, pools, cfg, seconds, nb_rates=None):
     """Draw the clips of one mixture: a list of event dicts (no audio is touched).
 
@@ -1226,7 +1285,10 @@ def plan_mixture(rng, pools, cfg, seconds, nb_rates=None):
         n = _zt_poisson(rng, cfg.clips_per_minute[layer] * seconds / 60.0)
         cursor = 0
         for _ in range(n):
-            i = int(rng.integers(len(pool)))
+            if layer == "speech" and cfg.speech_package_power != 1.0:
+                i = _package_file(rng, pool, cfg.speech_package_power)
+            else:
+                i = int(rng.integers(len(pool)))
             flen = int(pool.lengths[i])
             room = total - cursor
             whole = cls == "sfx" and flen <= cfg.sfx_whole_below_s * sr

@@ -553,8 +553,12 @@ def val_tracks(folder, asked):
 
 def augment_text(a):
     """The speech augmentation of train.py --speech-speed/--speech-formant/--speech-reverb/
-    --speech-eq, as a clause."""
+    --speech-eq/--speech-package-power, as a clause."""
     parts = []
+    power = a.get("speech_package_power")
+    if power is not None and power != 1.0:
+        parts.append("each speech clip's package drawn with probability proportional to its "
+                     "file count to the power %g (DnR's file-uniform draw is power 1)" % power)
     if a.get("speech_speed"):
         # runs older than --speech-speed-range used the default range
         text = a.get("speech_speed_range") or "%g,%g" % dnr_mix.SPEED_RANGE

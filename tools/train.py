@@ -824,6 +824,10 @@ def build_parser():
                          "(0.5 <= LO <= HI <= 2; default 0.85,1.15)")
     ap.add_argument("--speech-eq", type=float, default=0.0, metavar="P",
                     help="probability of a speech clip through a random EQ (dnr_mix.draw_eq)")
+    ap.add_argument("--speech-package-power", type=float, default=1.0, metavar="A",
+                    help="a speech clip's package drawn with probability proportional to "
+                         "its file count ** A (1, the default: every file equally likely, "
+                         "as DnR; 0.5 lifts the small packages; 0: packages equally likely)")
     ap.add_argument("--speech-formant", type=float, default=0.0, metavar="P",
                     help="probability of a speech clip's formants moved, pitch and timing "
                          "kept (dnr_mix.formant_shift: Praat's Change gender), by a ratio "
@@ -1172,7 +1176,8 @@ def main(argv=None):
                                 speech_speed_range=speed_range,
                                 speech_formant_prob=args.speech_formant,
                                 speech_formant_range=formant_range,
-                                speech_reverb_prob=args.speech_reverb)
+                                speech_reverb_prob=args.speech_reverb,
+                                speech_package_power=args.speech_package_power)
     sampler = dnr_mix.MixSampler(args.corpus, "train", args.seed, args.crop, args.cache,
                                  config=mix_cfg, jobs=args.decode_jobs)
     print("train: pools %s" % ", ".join("%s %d files %.2f h" % (c, len(p), p.hours())
