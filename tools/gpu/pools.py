@@ -512,7 +512,12 @@ def selftest(seed=None):
                     os.makedirs(os.path.dirname(os.path.join(corpus, rel)), exist_ok=True)
                     # a WAV named .ogg, as soundfile decodes by content
                     write_pcm16(os.path.join(corpus, rel), x)
-                    originals[rel] = np.round(x * 32768) / 32768
+                    # what the pool holds, so what the pack must restore: the file through
+                    # the pool's high-pass (dnr_mix.Pool), stored as int16; on a clip under a
+                    # second the filter's edges alone move it 7 to 11 dB from the file
+                    hp = dnr_mix.high_pass(np.round(x * 32768) / 32768, RATE,
+                                           dnr_mix.HIGH_PASS_HZ[c])
+                    originals[rel] = np.clip(np.round(hp * 32768), -32768, 32767) / 32768
                     man_files.append({"path": rel, "class": c, "package": p, "split": "train",
                                       "bandwidth_hz": 20000.0,
                                       "duration": n / RATE})
