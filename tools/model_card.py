@@ -553,7 +553,7 @@ def val_tracks(folder, asked):
 
 def augment_text(a):
     """The speech augmentation of train.py --speech-speed/--speech-formant/--speech-reverb/
-    --speech-eq/--speech-package-power, as a clause."""
+    --speech-eq/--speech-package-power and --level-range, as a clause."""
     parts = []
     power = a.get("speech_package_power")
     if power is not None and power != 1.0:
@@ -577,6 +577,12 @@ def augment_text(a):
     if a.get("speech_eq"):
         parts.append("passed through a random EQ (tilt +-2 dB per octave, one bell of +-9 dB) "
                      "at probability %g" % a["speech_eq"])
+    levels = a.get("level_range")
+    if levels and levels != "2,1":
+        layer, clip = (float(v) for v in levels.split(","))
+        parts.append("the class levels offset at random by up to +-%g LU per layer and "
+                     "mixture and +-%g LU per clip (the validation mixtures: +-2 and +-1)"
+                     % (layer, clip))
     if not parts:
         return ""
     return "; " + (", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0])

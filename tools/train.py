@@ -814,7 +814,15 @@ def build_parser():
                          "(its configuration replaces the model flags)")
     ap.add_argument("--warmup", type=int, default=0, metavar="STEPS",
                     help="learning rate rising linearly from lr/STEPS to lr over steps 0..STEPS")
-    ap.add_argument("--silent-weight", type=float, default=0.0)
+    ap.add_argument("--silent-weight", type=float, default=0.0, metavar="W",
+                    help="weight of a penalty on what a stem puts out where its reference "
+                         "is silent in a whole item (0, the default: the authors' loss, "
+                         "which leaves such a stem out)")
+    ap.add_argument("--level-range", default="2,1", metavar="LAYER,CLIP",
+                    help="LU of the uniform random offsets on the class levels of a "
+                         "training mixture: per layer and mixture, per clip (default 2,1, "
+                         "as the validation mixtures; wider draws harder and easier "
+                         "mixtures)")
     ap.add_argument("--speech-speed", type=float, default=0.0, metavar="P",
                     help="probability of a speech clip sped up or slowed down (tempo and "
                          "pitch together; dnr_mix.speed_change) by one of the speeds of "
@@ -1053,6 +1061,14 @@ def main(argv=None):
 
     speed_range = parse_speed_range(args.speech_speed_range)
     formant_range = parse_formant_range(args.speech_formant_range)
+    try:
+        layer_lu, clip_lu = (float(v) for v in args.level_range.split(","))
+        if not (0 <= layer_lu <= 12 and 0 <= clip_lu <= 12):
+            raise ValueError
+    except ValueError:
+        print("train: --level-range %s: want LAYER,CLIP in LU, each 0 to 12"
+              % args.level_range, file=sys.stderr)
+        return 2
     os.makedirs(args.run, exist_ok=True)
     device = torch.device(args.device)
     if not args.free_heap:
@@ -1177,7 +1193,8 @@ def main(argv=None):
                                 speech_formant_prob=args.speech_formant,
                                 speech_formant_range=formant_range,
                                 speech_reverb_prob=args.speech_reverb,
-                                speech_package_power=args.speech_package_power)
+                                speech_package_power=args.speech_package_power,
+                                layer_range_lu=layer_lu, clip_range_lu=clip_lu)
     sampler = dnr_mix.MixSampler(args.corpus, "train", args.seed, args.crop, args.cache,
                                  config=mix_cfg, jobs=args.decode_jobs)
     print("train: pools %s" % ", ".join("%s %d files %.2f h" % (c, len(p), p.hours())
