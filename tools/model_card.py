@@ -19,12 +19,14 @@ computed. A missing or malformed input: a message on stderr, exit status 1.
 """
 
 import argparse
+import hashlib
 import json
 import math
 import os
 import re
 import struct
 import sys
+import tempfile
 
 import numpy as np
 
@@ -484,6 +486,17 @@ def limits_rows(sources, ev, fit, oracle):
              gain(mean(ev, s, "silent_gaps"))] for s in sources]
 
 
+def same_model(a, b):
+    """Whether two eval JSONs' model paths name the same weights: the same path, or two files
+    that are still there and hold the same bytes (a run's export and its copy in models/)."""
+    if a == b:
+        return True
+    if not (a and b and os.path.isfile(a) and os.path.isfile(b)):
+        return False
+    digest = lambda p: hashlib.sha256(open(p, "rb").read()).digest()  # noqa: E731
+    return digest(a) == digest(b)
+
+
 def limits_section(o, ev, fit, oracle, config):
     """What limits the model, in figures: the same model on fixed mixtures of its training
     pools (--fit-eval) and ideal ratio masks at its resolutions (--oracle-eval)."""
@@ -493,7 +506,7 @@ def limits_section(o, ev, fit, oracle, config):
         raise CardError("--oracle-eval %s was not written by eval.py --oracle" % o.oracle_eval)
     if fit is not None and fit.get("backend") == "oracle":
         raise CardError("--fit-eval %s holds oracle scores, not the model's" % o.fit_eval)
-    if fit is not None and fit.get("model") != ev.get("model"):
+    if fit is not None and not same_model(fit.get("model"), ev.get("model")):
         raise CardError("--fit-eval scored model %s, --eval %s" % (fit.get("model"),
                                                                     ev.get("model")))
     n = lambda e: len(e.get("tracks") or [])
@@ -954,6 +967,17 @@ def selftest():
            ['a --cache "$DOWNLOADS" --out "$CORPUS"',
             'b --manifest "$CORPUS"/manifest.json --run "$RUN" "$RUN"/../validation-1',
             "c /d/cx /r/x2"]))
+    with tempfile.TemporaryDirectory() as d:
+        a, b, c = (os.path.join(d, n) for n in ("a", "b", "c"))
+        for path, data in ((a, b"same"), (b, b"same"), (c, b"other")):
+            with open(path, "wb") as f:
+                f.write(data)
+        check("same model: one path", same_model("x/gone.safetensors", "x/gone.safetensors"),
+              True)
+        check("same model: the same bytes", same_model(a, b), True)
+        check("same model: other bytes", same_model(a, c), False)
+        check("same model: one file gone", same_model(a, os.path.join(d, "gone")), False)
+        check("same model: none", same_model(None, a), False)
     return fails
 
 
