@@ -437,13 +437,14 @@ def consistency_note(ev):
 def eval_section(o, ev, config, run_val):
     summ, tracks = ev["summary"], ev.get("tracks") or []
     audio, sep = num(ev.get("audio_seconds")) or 0.0, num(ev.get("separate_seconds"))
-    backend = ("the mrxcl binary (`%s`)" % ev.get("binary") if ev.get("backend") == "mrxcl"
+    backend = ("the mrxcl binary (`%s`)" % repo_relative(ev.get("binary")) if ev.get("backend") == "mrxcl"
                else "the PyTorch reference (tools/mrx_ref.py)")
     out = ["## Validation results", "",
            "Scored with `tools/eval.py` on %d tracks (%.1f min of audio) in `%s`, separated by "
            "%s%s, model: %s%s. Separation ran at %s real time."
            % (len(tracks), audio / 60.0, ev["dir"], backend,
-              "" if ev.get("device") is None else " on device %s" % ev["device"], ev.get("model"),
+              "" if ev.get("device") is None else " on device %s" % ev["device"],
+              "`%s`" % repo_relative(ev.get("model")),
               consistency_note(ev),
               "%.2fx" % (audio / sep) if sep else "an unrecorded multiple of"), ""]
     if os.path.realpath(ev["dir"]) == os.path.realpath(run_val):
@@ -484,6 +485,14 @@ def limits_rows(sources, ev, fit, oracle):
     gain = lambda v: "n/a" if v is None else "+%.2f" % v  # noqa: E731
     return [[s, db(mean(ev, s)), db(mean(fit, s)), db(mean(oracle, s)),
              gain(mean(ev, s, "silent_gaps"))] for s in sources]
+
+
+def repo_relative(path):
+    """A path under the repository as the card shows it (relative to the repository root,
+    as its commands run there); any other path as it is."""
+    if path and os.path.isabs(path) and path.startswith(REPO + os.sep):
+        return os.path.relpath(path, REPO)
+    return path
 
 
 def same_model(a, b):
@@ -718,7 +727,7 @@ def reproduce_section(o, last, ev, dtypes, ph, pack=None):
     a, pool = last["args"], os.path.dirname(os.path.abspath(o.manifest))
     train_defaults = vars(train.parse_args([]))
     which = " --which last" if o.which == "last" else ""
-    m = ev.get("model") or EMBEDDED
+    m = repo_relative(ev.get("model")) or EMBEDDED
     if ev.get("backend") == "mrxcl":
         how = "--mrxcl build/mrxcl" + ("" if m == EMBEDDED else " -m " + m)
     else:
@@ -978,6 +987,10 @@ def selftest():
         check("same model: other bytes", same_model(a, c), False)
         check("same model: one file gone", same_model(a, os.path.join(d, "gone")), False)
         check("same model: none", same_model(None, a), False)
+    check("repository path", repo_relative(os.path.join(REPO, "models", "x.safetensors")),
+          os.path.join("models", "x.safetensors"))
+    check("outside path", repo_relative("/elsewhere/x.safetensors"), "/elsewhere/x.safetensors")
+    check("no path", repo_relative(None), None)
     return fails
 
 
