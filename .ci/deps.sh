@@ -1,31 +1,44 @@
 #!/usr/bin/env bash
-# Installs what mrxcl needs to build, run and test on Debian 12 (run as root or with sudo).
+# Installs what mrxcl needs on Debian 12 (run as root or with sudo), by job:
+#   bash .ci/deps.sh build   build and run the engine: compiler, OpenCL, libraries; all Debian
+#   bash .ci/deps.sh test    ... and the engine's tests: Python, numpy, scipy, PyTorch
+#                            (OpenBLAS) from Debian, safetensors from pip
+#   bash .ci/deps.sh [all]   ... and training's self-tests and tools (ctest -L training):
+#                            pip soundfile >= 0.12 and praat-parselmouth
 set -euo pipefail
+level=${1:-all}
+case "$level" in
+build | test | all) ;;
+*) echo "usage: bash .ci/deps.sh [build|test|all]" >&2; exit 2 ;;
+esac
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 export DEBIAN_FRONTEND=noninteractive
+pkgs=(build-essential cmake pkg-config
+      ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd clinfo
+      libclfft-dev libclblast-dev libsndfile1-dev libsoxr-dev libcjson-dev libebur128-dev)
+# libopenblas0-openmp makes OpenBLAS the libblas.so.3 that Debian's python3-torch calls for
+# its matrix products (without it, the netlib reference BLAS: bench/README.md has the figures).
+# libebur128-1 is loaded by tools/audio_io.py (ref_separate.py's --loudness step).
+[ "$level" = build ] || pkgs+=(python3 python3-numpy python3-scipy python3-torch python3-pip
+                               libopenblas0-openmp libebur128-1)
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends \
-    build-essential cmake pkg-config \
-    ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd clinfo \
-    libclfft-dev libclblast-dev libsndfile1-dev libsoxr-dev libcjson-dev libebur128-dev \
-    python3 python3-numpy python3-scipy python3-torch python3-pip libopenblas0-openmp libebur128-1 >/dev/null
-# Debian's python3-torch does its matrix products through libblas.so.3, which without an
-# optimised BLAS is the reference (netlib) one: about 7 GFLOP/s here against 160-220 with
-# OpenBLAS, which the package above makes the libblas.so.3 alternative. The PyTorch
-# reference in the tests, the benchmarks and training all depend on it.
+$SUDO apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
+[ "$level" = build ] && exit 0
+
 # safetensors is not packaged for Debian 12; the reference tools need it.
-if ! /usr/bin/python3 -c "import safetensors" 2>/dev/null; then
-    $SUDO /usr/bin/python3 -m pip install -q --break-system-packages safetensors
-fi
-# tools/gpu/pools.py (ctest gpu_pools_selftest) writes Ogg Opus through soundfile's
+pip_install() {
+    $SUDO /usr/bin/python3 -m pip install -q --break-system-packages "$@"
+}
+/usr/bin/python3 -c "import safetensors" 2>/dev/null || pip_install safetensors
+[ "$level" = test ] && exit 0
+
+# training/gpu/pools.py (ctest gpu_pools_selftest) writes Ogg Opus through soundfile's
 # compression_level, which Debian 12's python3-soundfile (0.11) lacks; the PyPI wheel
 # bundles libsndfile 1.2 with Opus.
 if ! /usr/bin/python3 -c "import soundfile, sys; sys.exit(tuple(map(int, soundfile.__version__.split('.')[:2])) < (0, 12))" 2>/dev/null; then
-    $SUDO /usr/bin/python3 -m pip install -q --break-system-packages "soundfile>=0.12"
+    pip_install "soundfile>=0.12"
 fi
 # dnr_mix.formant_shift (train.py --speech-formant; its check runs in ctest loudness_selftest)
 # is Praat's Change gender through praat-parselmouth, which Debian does not package.
-if ! /usr/bin/python3 -c "import parselmouth" 2>/dev/null; then
-    $SUDO /usr/bin/python3 -m pip install -q --break-system-packages praat-parselmouth==0.4.7
-fi
+/usr/bin/python3 -c "import parselmouth" 2>/dev/null || pip_install praat-parselmouth==0.4.7

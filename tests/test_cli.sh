@@ -272,7 +272,7 @@ if need_device "separate: the model's consistency by default"; then
 import sys
 import numpy as np
 sys.path.insert(0, sys.argv[1])
-from dnr_mix import read_wav
+from audio_io import read_wav
 stem = lambda mode, s: read_wav("%s/cons-%s/%s.wav" % (sys.argv[2], mode, s))[0]
 for s in ("music", "speech", "sfx"):
     for mode in ("all", "model"):
@@ -429,7 +429,7 @@ import numpy as np
 tools, binary, model_path, work, seed = sys.argv[1:6]
 sys.path.insert(0, tools)
 import mrx_io, ref_separate
-from dnr_mix import read_wav
+from audio_io import read_wav
 os.makedirs(work)
 rng = np.random.default_rng(int(seed))
 frames = 3 * 16000 + int(rng.integers(0, 4000))
@@ -502,7 +502,7 @@ import os, subprocess, sys, wave
 import numpy as np
 tools, binary, model_path, work, seed = sys.argv[1:6]
 sys.path.insert(0, tools)
-from dnr_mix import read_wav
+from audio_io import read_wav
 os.makedirs(work)
 rng = np.random.default_rng(int(seed))
 x = rng.standard_normal((6, 2 * 16000)) * 0.02
@@ -557,7 +557,7 @@ EOF
         [ "$RC" -eq 0 ] || why="exit $RC: $(head -c 300 "$WORK/stderr");"
         for s in music speech sfx; do  # the samples (the PEAK chunk holds a time stamp)
             [ "$RC" -eq 0 ] && ! "$PY" -c 'import sys; sys.path.insert(0, sys.argv[1])
-from dnr_mix import read_wav
+from audio_io import read_wav
 import numpy as np
 a, b = read_wav(sys.argv[2]), read_wav(sys.argv[3])
 sys.exit(not (a[1] == b[1] and np.array_equal(a[0], b[0])))' \

@@ -5,9 +5,9 @@
     test_model_file.py --restore [--seed N]
 
 --budget: MODEL (the shipped models/default.safetensors) must be a readable mrxcl model
-file of at most train.MB_BUDGET megabytes (10^6 bytes; the library embeds the file as it
-is) whose configuration costs at most train.GFLOP_BUDGET GFLOP per mono audio second
-(train.flop_estimate). An F32 export of the 10 M-parameter model is 41 MB, so this is
+file of at most mrx_io.MB_BUDGET megabytes (10^6 bytes; the library embeds the file as it
+is) whose configuration costs at most mrx_io.GFLOP_BUDGET GFLOP per mono audio second
+(mrx_io.flop_estimate). An F32 export of the 10 M-parameter model is 41 MB, so this is
 what fails when an export forgets --f16.
 
 --restore: a fresh random model (mrx_io.random_state_dict) with a training record and a
@@ -48,28 +48,23 @@ def fail(msg, seed=None):
 
 def budget(path):
     try:
-        import train
-    except ImportError as e:  # train.py needs torch
-        print("skip: %s" % e)
-        return SKIP
-    try:
         _, config = mrx_io.read_model_file(path)
     except (mrx_io.ModelError, OSError) as e:
         fail("%s: %s" % (path, e))
     size = os.path.getsize(path)
     with safe_open(path, framework="numpy") as f:
         dtypes = sorted({str(f.get_slice(k).get_dtype()) for k in f.keys()})
-    cost = train.flop_estimate(config)["total"]
+    cost = mrx_io.flop_estimate(config)["total"]
     print("%s: %d bytes (%.2f MB, %s), budget %.0f MB; %.3f GFLOP per mono audio second, "
-          "budget %.1f" % (path, size, size / 1e6, ",".join(dtypes), train.MB_BUDGET, cost,
-                           train.GFLOP_BUDGET))
-    if size > train.MB_BUDGET * 1e6:
+          "budget %.1f" % (path, size, size / 1e6, ",".join(dtypes), mrx_io.MB_BUDGET, cost,
+                           mrx_io.GFLOP_BUDGET))
+    if size > mrx_io.MB_BUDGET * 1e6:
         fail("%s is %.2f MB, over the %.0f MB the binary may carry (issue 3): store it as F16 "
-             "(tools/convert.py %s OUT --f16, or train.py --export ... --f16)"
-             % (path, size / 1e6, train.MB_BUDGET, path))
-    if cost > train.GFLOP_BUDGET:
+             "(tools/convert.py %s OUT --f16, or training/train.py --export ... --f16)"
+             % (path, size / 1e6, mrx_io.MB_BUDGET, path))
+    if cost > mrx_io.GFLOP_BUDGET:
         fail("%s costs %.3f GFLOP per mono audio second, over the budget of %.1f"
-             % (path, cost, train.GFLOP_BUDGET))
+             % (path, cost, mrx_io.GFLOP_BUDGET))
     print("PASS")
     return 0
 

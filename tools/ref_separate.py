@@ -13,7 +13,7 @@ mixture consistency the model file names, as `mrxcl separate` applies by default
 cross-faded, exactly as `mrxcl separate --chunk S --overlap S` does (chunked(), the
 same plan and weights as host/chunked.c); without it, the whole input at once.
 --loudness separates at -27 LUFS as `mrxcl separate` does by default (at_level()): the
-input's integrated loudness (dnr_mix.input_loudness, libebur128) sets a gain on the input,
+input's integrated loudness (audio_io.input_loudness, libebur128) sets a gain on the input,
 undone on every stem. --consistency all|music_sfx shares the residual (input less the sum of
 the stems) among the stems before that gain is undone (consistent()), as mrxcl
 --consistency does; pass leaves the network's output; model (the default) takes the mode
@@ -80,7 +80,7 @@ SEPARATION_LUFS = -27.0
 def level_gain(x, rate):
     """The gain that brings x [C, L] to -27 LUFS, as mrxcl separate applies it; 1 when x
     has no loudness (silent, or shorter than one 400 ms gating block)."""
-    from dnr_mix import input_loudness
+    from audio_io import input_loudness
 
     lufs = input_loudness(x, rate)
     return 10.0 ** ((SEPARATION_LUFS - lufs) / 20.0) if math.isfinite(lufs) else 1.0

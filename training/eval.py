@@ -34,7 +34,7 @@ configuration), and sums the resolutions as MRX does, each with weight 1/R (Orac
 That is how far masking at those resolutions can go, so a model's score next to it says
 whether its STFT or its training limits it.
 
-WAV files are read with dnr_mix.read_wav (numpy only).
+WAV files are read with tools/audio_io.read_wav (numpy only).
 """
 
 import argparse
@@ -48,8 +48,9 @@ import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dnr_mix import read_wav  # noqa: E402
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [HERE, os.path.join(HERE, "..", "tools")]  # training/, the product's tools/
+from audio_io import read_wav  # noqa: E402
 from ref_separate import at_level, chunk_plan, chunked, consistent, seconds_to_frames  # noqa: E402
 
 REFERENCE_NAMES = ("music", "speech", "sfx")

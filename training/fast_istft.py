@@ -22,11 +22,14 @@ in float64 to rounding, gradients included.
 """
 
 import math
+import os
+import sys
 
 import torch
 import torch.nn.functional as F
 
-import mrx_ref
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+import mrx_ref  # noqa: E402  (the product's reference, tools/mrx_ref.py)
 
 _ENVELOPES = {}
 

@@ -18,8 +18,13 @@ Dropout (nn.LSTM's `dropout`, applied in training to the output of every layer b
 last) is applied the same way, with independent masks per branch.
 """
 
+import os
+import sys
+
 import torch
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 
 
 def _layer_params(lstms, k):

@@ -30,9 +30,9 @@ import tempfile
 
 import numpy as np
 
-TOOLS = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(TOOLS)
-sys.path.insert(0, TOOLS)
+TRAINING = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(TRAINING)
+sys.path[:0] = [TRAINING, os.path.join(REPO, "tools")]  # training/, the product's tools/
 import dnr_mix  # noqa: E402
 import mrx_io  # noqa: E402
 import train  # noqa: E402  (imports torch)

@@ -60,8 +60,8 @@ import time
 
 import numpy as np
 
-TOOLS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, TOOLS)
+TRAINING = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:0] = [TRAINING, os.path.join(TRAINING, "..", "tools")]  # training/, the product's tools/
 import dnr_mix  # noqa: E402
 
 FORMAT = "mrxcl-gpu-pools"

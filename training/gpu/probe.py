@@ -23,8 +23,8 @@ import statistics
 import sys
 import time
 
-TOOLS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, TOOLS)
+TRAINING = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:0] = [TRAINING, os.path.join(TRAINING, "..", "tools")]  # training/, the product's tools/
 
 import numpy as np  # noqa: E402
 
