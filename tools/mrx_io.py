@@ -1,7 +1,7 @@
 """The mrxcl model file: read, write, and generate random MRX weights.
 
 An mrxcl model file is a safetensors file holding the MRX network's tensors named
-exactly as in the authors' PyTorch state_dict (see MRX-SPEC.md), minus the
+exactly as in the authors' PyTorch state_dict (see docs/network.md), minus the
 BatchNorm `num_batches_tracked` counters, which inference never uses. Tensors are
 F32 (or F16 on request), contiguous, C order. The configuration, which the shapes
 only partly determine, is stored in the safetensors `__metadata__` (all strings):
@@ -19,7 +19,7 @@ default for it, `mrxcl info` shows it; the engine refuses a value it does not kn
 
     consistency    "all"              pass (also when absent), all or music_sfx
 
-and, in files that tools/train.py exported, the training behind the weights (optional,
+and, in files that training/train.py exported, the training behind the weights (optional,
 informative only: the engine ignores it), as one JSON string:
 
     training       {"history": [STAGE, ...], "complete": true|false}
@@ -157,7 +157,7 @@ def config_from_state_dict(sd, sample_rate=44100, hop=256, sources=None):
 def expected_shapes(config, num_batches_tracked=False):
     """name -> shape of every tensor of an MRX state_dict, in state_dict order.
 
-    Written from the tensor table of MRX-SPEC.md. With num_batches_tracked=True the
+    Written from the network's description (docs/network.md). With num_batches_tracked=True the
     BatchNorm counters (shape ()) are included, as in torch's state_dict().
     """
     h = int(config["hidden"])

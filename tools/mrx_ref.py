@@ -1,4 +1,4 @@
-"""PyTorch reference implementation of MRX, written from MRX-SPEC.md.
+"""PyTorch reference implementation of MRX, written from docs/network.md.
 
 This is the ground truth the OpenCL engine is tested against. It computes the
 spec's forward pass steps 1-8 for one or more independent channels, in whatever

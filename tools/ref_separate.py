@@ -93,10 +93,10 @@ def at_level(separate_fn, x, rate):
 
 
 def consistent(y, x, mode, sources, axis=0):
-    """Mixture consistency (MRX-SPEC, the authors' script): y holds the stems along `axis`
-    (in the order of `sources`), x the input they came from, with y's shape less that axis.
-    'pass' returns y; 'all' adds (x - sum of stems) / number of stems to each; 'music_sfx'
-    adds half of it to music and half to sfx, none to the rest."""
+    """Mixture consistency (docs/network.md, "Around the network"; the authors' script):
+    y holds the stems along `axis` (in the order of `sources`), x the input they came from,
+    with y's shape less that axis. 'pass' returns y; 'all' adds (x - sum of stems) / number
+    of stems to each; 'music_sfx' adds half of it to music and half to sfx, none to the rest."""
     y = np.asarray(y, dtype=np.float64)
     if mode == "pass":
         return y

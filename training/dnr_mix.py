@@ -6,8 +6,8 @@
     dnr_mix.py stats [--corpus DIR]                             pool sizes, narrowband share
     dnr_mix.py synth-pool DIR                                   a tiny synthetic corpus for tests
 
-Mixing follows Divide and Remaster (DnR, Petermann et al. 2022; its dnr-utils scripts), which
-MRX-SPEC.md describes, re-implemented here:
+Mixing follows Divide and Remaster (DnR, Petermann et al. 2022; its dnr-utils scripts),
+re-implemented here:
   - Four layers on a 60 s timeline: music, speech, sfx and a quieter "background" layer drawn
     from the sfx pool (DnR's fourth layer; it is summed into the sfx stem, --no-background
     leaves it out). Each layer gets a zero-truncated Poisson number of clips (7, 8, 12, 6 per
@@ -38,7 +38,7 @@ Augmentation (training and validation alike unless noted):
     random crop position (time offset) in the 60 s timeline.
 
 Pools: CORPUS/{speech,music,sfx}/{package}/*.flac|.ogg|.wav (mono 44.1 kHz), CORPUS being the
---out folder of tools/corpus/build_corpus.py (there is no default), with CORPUS/manifest.json giving per class the train and validation package lists and per
+--out folder of training/corpus/build_corpus.py (there is no default), with CORPUS/manifest.json giving per class the train and validation package lists and per
 file an estimated bandwidth (see load_manifest for what is accepted). Files are decoded once
 with the `soundfile` package (its wheel bundles libsndfile with FLAC, Vorbis, Opus, MP3) into a
 cache of one int16 file per pool (class and split) plus a JSON index; training reads clips from
@@ -79,7 +79,7 @@ import numpy as np
 # the product's tools/ (audio_io, mrx_io, mrx_ref, ref_separate), from any working directory
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 
-SOURCES = ("music", "speech", "sfx")  # the model's output order (MRX-SPEC)
+SOURCES = ("music", "speech", "sfx")  # the model's output order (docs/network.md)
 SAMPLE_RATE = 44100
 AUDIO_EXTS = (".flac", ".ogg", ".oga", ".opus", ".wav", ".mp3")
 CACHE_VERSION = 2   # 2: pools high-passed (HIGH_PASS_HZ) when decoded
@@ -666,7 +666,7 @@ def _norm_bw(v):
 
 
 def load_manifest(corpus_root):
-    """Read corpus_root/manifest.json (written by tools/corpus/build_corpus.py).
+    """Read corpus_root/manifest.json (written by training/corpus/build_corpus.py).
 
     Returns {"files": [{"class", "split", "path", "bandwidth_hz"}] (empty if the manifest
     has no file list), "split": {class: {"train": [packages], "validation": [packages]}},
@@ -1368,7 +1368,7 @@ def make_synthetic_pool(root, seed=0, sample_rate=SAMPLE_RATE):
     """A tiny corpus in the real layout: espeak-ng speech (22.05 kHz, some through 8 kHz),
     chords and arpeggios for music, noise bursts, clicks and sweeps for sfx; two packages
     per class for train and one for validation, with a manifest.json in the schema of
-    tools/corpus/build_corpus.py (the parts dnr_mix reads)."""
+    training/corpus/build_corpus.py (the parts dnr_mix reads)."""
     import shutil
     import subprocess
     import tempfile

@@ -844,7 +844,7 @@ def build_parser():
     ap.add_argument("--consistency", default=None, choices=mrx_io.CONSISTENCY_MODES,
                     help="with --export: the mixture consistency the file names, which "
                          "mrxcl separate then applies by default (score the modes with "
-                         "tools/eval.py --consistency first; default: the file names none, "
+                         "training/eval.py --consistency first; default: the file names none, "
                          "which means pass)")
     ap.add_argument("--flops-only", action="store_true", help="print the cost and exit")
     ap.add_argument("--selftest", action="store_true",
@@ -1018,7 +1018,7 @@ def main(argv=None):
             print(line)
     if args.corpus is None or not os.path.isdir(args.corpus):
         print("train: %s: pass --corpus CORPUS, the pools folder that "
-              "tools/corpus/build_corpus.py --out wrote"
+              "training/corpus/build_corpus.py --out wrote"
               % ("no --corpus" if args.corpus is None else "no folder " + args.corpus),
               file=sys.stderr)
         return 2

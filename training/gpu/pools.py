@@ -16,7 +16,7 @@ chosen by each file's bandwidth (manifest `bandwidth_hz`): up to 4 kHz 8 kbit/s,
 so narrowband speech stays narrowband and full-band music stays full band (its top octave
 with less detail). Effects get --sfx-kbps whatever their band. A model fine-tuned on Opus
 pools lost 0.3 dB on sfx against the same files uncoded, 0.08 dB less with effects at 48
-kbit/s than at 20 (tools/gpu/README.md, "What the codec costs"). Clips of one class and bitrate are concatenated, 0.1 s of silence apart, into
+kbit/s than at 20 (training/gpu/README.md, "What the codec costs"). Clips of one class and bitrate are concatenated, 0.1 s of silence apart, into
 blocks of at most 10 minutes (one Ogg stream each: a stream per clip would cost a kilobyte of
 headers per clip, and 10 000 speech clips), at 48 kHz (Opus's rate; resampled from the
 44.1 kHz pool cache with scipy's polyphase filter). pack.json in each shard lists the clips

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs HERE (the Debian machine, with PyPI reachable) before GPU training calls: puts in
-# .device-carry/common what tools/gpu/train.sh needs on the GPU machine beside its own
+# .device-carry/common what training/gpu/train.sh needs on the GPU machine beside its own
 # PyTorch, numpy, scipy and safetensors: the soundfile wheel (libsndfile with Opus inside)
 # with cffi and pycparser for its Python 3.12, and libebur128 (dnr_mix's loudness). The
-# pool shards come from tools/gpu/pools.py pack (tools/gpu/README.md). .device-carry is
+# pool shards come from training/gpu/pools.py pack (training/gpu/README.md). .device-carry is
 # git-ignored.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

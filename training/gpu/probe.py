@@ -4,13 +4,13 @@
     probe.py --corpus CORPUS --cache CACHE [--device cuda] [--batch 32] [--crop 4]
              [--init MODEL | --hidden H --layers L] [--workers N] [--seconds 8] [--json OUT]
 
-Run before a time-boxed training session (tools/gpu/train.sh does) so that the learning-rate
+Run before a time-boxed training session (training/gpu/train.sh does) so that the learning-rate
 schedule can be fitted to the steps that will actually run:
 - data: dnr_mix.MixSampler examples per second from N processes (default: all cores but one,
   as train.py --workers would run them), for --seconds; this also builds the pool cache
   train.py then finds ready;
 - compute: the median time of a training step (forward, SNR loss, backward, clipping, Adam)
-  on random batches, for the training BiLSTM of tools/fast_lstm.py and for nn.LSTM (cuDNN on a
+  on random batches, for the training BiLSTM of training/fast_lstm.py and for nn.LSTM (cuDNN on a
   GPU), after warm-up steps; the faster is reported as `lstm`.
 Prints one JSON object; `sec_per_step` is the slower of the compute and the data supply.
 """

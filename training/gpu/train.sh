@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Runs ON a lent GPU machine (the `device` tool): unpacks the pool shards that
-# tools/gpu/pools.py pack wrote into .device-carry/pools, and with `train` probes the
+# training/gpu/pools.py pack wrote into .device-carry/pools, and with `train` probes the
 # machine, fits the learning-rate schedule to the steps the time allows, trains, and
-# leaves the exported model and the run under $OUT. tools/gpu/README.md has the recipe.
+# leaves the exported model and the run under $OUT. training/gpu/README.md has the recipe.
 #
-#   bash tools/gpu/train.sh unpack                          # a call that only adds a shard
-#   bash tools/gpu/train.sh train MINUTES [train.py flags]  # MINUTES: this whole command
+#   bash training/gpu/train.sh unpack                          # a call that only adds a shard
+#   bash training/gpu/train.sh train MINUTES [train.py flags]  # MINUTES: this whole command
 #
 # Environment: INIT (model to start from; default models/default.safetensors; empty: a new
 # model of HIDDEN (320), LAYERS (2), HOP (512)), BATCH (32), CROP (4), LR (3e-4), EMA
@@ -46,7 +46,7 @@ export LD_LIBRARY_PATH="$PWD/$carry/common/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PA
 shopt -s nullglob
 shards=("${POOLS:-$carry/pools}"/shard-*)
 if [ ${#shards[@]} -gt 0 ]; then
-    $py tools/gpu/pools.py unpack "${shards[@]}" --into "$work"
+    $py training/gpu/pools.py unpack "${shards[@]}" --into "$work"
 fi
 if [ ! -f "$work/corpus/manifest.json" ]; then
     echo "train.sh: no pool shard unpacked in $work: carry .device-carry/pools/shard-K" >&2
@@ -64,7 +64,7 @@ fi
 batch=${BATCH:-32}
 crop=${CROP:-4}
 # On a GPU the probe times cuDNN's LSTM alone unless PROBE_ARGS says otherwise: the step is
-# bound by the data there (0.2 s against 0.1 of compute on an H200, tools/gpu/README.md), and
+# bound by the data there (0.2 s against 0.1 of compute on an H200, training/gpu/README.md), and
 # under torch 2.x fast_lstm ran 100 times slower than nn.LSTM on a CPU, which would spend
 # the probe's minutes
 default_probe=""
@@ -72,7 +72,7 @@ default_probe=""
 read -r -a probe_args <<< "${PROBE_ARGS-$default_probe}"
 nproc=$(nproc)
 workers=$(( nproc > 2 ? nproc - 1 : 1 ))
-$py tools/gpu/probe.py --corpus "$work/corpus" --cache "$work/cache" --device "$device" \
+$py training/gpu/probe.py --corpus "$work/corpus" --cache "$work/cache" --device "$device" \
     --batch "$batch" --crop "$crop" "${model[@]}" --workers "$workers" \
     --json "$out/probe.json" "${probe_args[@]}" 2>&1 | tail -n 3
 # Steps that fit: what is left of MINUTES, less a reserve for train.py's start (fast_lstm's
@@ -93,7 +93,7 @@ limit=$($py -c "print(max(1.0, ($minutes * 60 - $SECONDS - 40) / 60))")
 run="$work/run"
 rm -rf "$run"
 nval=$(find "$work/validation" -name mix.wav 2>/dev/null | wc -l)
-# What the run trains on, for tools/model_card.py --pack: the shards that arrived, hours
+# What the run trains on, for training/model_card.py --pack: the shards that arrived, hours
 # per class, package and Opus bitrate
 $py - "$work/corpus/manifest.json" "$out/pack.json" <<'EOF'
 import json, sys
@@ -107,7 +107,7 @@ for f in m["files"]:
 json.dump(s, open(sys.argv[2], "w"), indent=1)
 EOF
 set +e
-$py tools/train.py --corpus "$work/corpus" --cache "$work/cache" --device "$device" \
+$py training/train.py --corpus "$work/corpus" --cache "$work/cache" --device "$device" \
     "${model[@]}" --run "$run" --val-dir "$work/validation" --val-count "$nval" --val-seconds 30 \
     --batch "$batch" --crop "$crop" --steps "$steps" --lr "${LR:-3e-4}" --warmup "$warm" \
     --decay-start "$warm" --decay-steps $(( steps - warm )) --decay-lr 1e-5 \
@@ -122,12 +122,12 @@ which=best
 if [ -f "$run/$which.pt" ]; then
     # the files name the mixture consistency they are scored and used with (CONSISTENCY=pass
     # for none; README.md, metadata "consistency")
-    $py tools/train.py --run "$run" --export "$out/model.safetensors" --which "$which" --f16 \
+    $py training/train.py --run "$run" --export "$out/model.safetensors" --which "$which" --f16 \
         --consistency "${CONSISTENCY:-all}"
     # The device tool brings back at most 8 files of 16 MiB, 64 MiB in all: the best and the
     # last step as F16 model files (20.4 MB: in parts, below) (the last when it is another step than the best, so that
     # both can be scored on all 40 mixtures), the logs, and the run's checkpoints without
-    # weights or optimiser state (run.tar: tools/model_card.py --run run reads their
+    # weights or optimiser state (run.tar: training/model_card.py --run run reads their
     # history and flags; the weights are the exported files)
     $py - "$run" "$out" "$py" <<'EOF2'
 import os, subprocess, sys, torch
@@ -142,7 +142,7 @@ for name in ("best", "last"):
         os.remove(p)  # the same step as best.pt: model_card.py then reads best.pt alone
         continue
     if name == "last" and "best" in steps:
-        subprocess.run([py, "tools/train.py", "--run", run, "--export",
+        subprocess.run([py, "training/train.py", "--run", run, "--export",
                         os.path.join(out, "last.safetensors"), "--which", "last", "--f16",
                         "--consistency", os.environ.get("CONSISTENCY", "all")],
                        check=True)
