@@ -722,132 +722,148 @@ def export(args):
 # training
 
 def build_parser():
-    ap = argparse.ArgumentParser(description="Train MRX on DnR-style mixtures.")
-    ap.add_argument("--run", default="runs/mrx", help="run folder (checkpoints, log)")
-    ap.add_argument("--corpus", default=None, metavar="CORPUS",
+    """train.py's flags, in groups (--help lists them so); one command line trains, resumes,
+    exports or checks. The order the flags are added in is the order model_card.py writes
+    them in its commands, so a new flag goes at the end of its group's calls."""
+    ap = argparse.ArgumentParser(
+        description="Train MRX on DnR-style mixtures, resume a run, or export its model. "
+        "A resumed run takes the flags it is not given from its checkpoint, except those of "
+        "the session (where and how long it runs, what it exports).")
+    run = ap.add_argument_group("run", "where the run lives, where and how long this session "
+                                "runs")
+    data = ap.add_argument_group("data", "the pools and the training mixtures drawn from them")
+    aug = ap.add_argument_group("speech augmentation", "changes to speech clips before mixing")
+    model = ap.add_argument_group("model", "the network's configuration (--init: a model "
+                                  "file's replaces it)")
+    speed = ap.add_argument_group("training speed", "how the same function is computed "
+                                  "(no result changes beyond rounding)")
+    loss = ap.add_argument_group("loss", "what the SNR loss weighs and trains")
+    opt = ap.add_argument_group("optimisation and schedule", "Adam's learning rate over the "
+                                "steps, the weight average")
+    val = ap.add_argument_group("validation", "the fixed mixtures scored during training")
+    export = ap.add_argument_group("export and other modes", "instead of training")
+    run.add_argument("--run", default="runs/mrx", help="run folder (checkpoints, log)")
+    data.add_argument("--corpus", default=None, metavar="CORPUS",
                     help="the pools: build_corpus.py's --out folder (needed to train)")
-    ap.add_argument("--cache", default=None, help="pool decode cache (dnr_mix default)")
-    ap.add_argument("--decode-jobs", type=int, default=None,
+    data.add_argument("--cache", default=None, help="pool decode cache (dnr_mix default)")
+    data.add_argument("--decode-jobs", type=int, default=None,
                     help="processes that decode the pools into the cache (default: all cores)")
-    ap.add_argument("--val-dir", default=None,
+    val.add_argument("--val-dir", default=None,
                     help="fixed validation mixtures (default RUN/../validation-SEED); written "
                          "from the validation pools if empty")
-    ap.add_argument("--val-count", type=int, default=20, help="mixtures to write if needed")
-    ap.add_argument("--val-seed", type=int, default=1)
-    ap.add_argument("--val-limit", type=int, default=None, help="score only the first N")
-    ap.add_argument("--val-seconds", type=float, default=None,
+    val.add_argument("--val-count", type=int, default=20, help="mixtures to write if needed")
+    val.add_argument("--val-seed", type=int, default=1)
+    val.add_argument("--val-limit", type=int, default=None, help="score only the first N")
+    val.add_argument("--val-seconds", type=float, default=None,
                     help="score only the first S seconds of each validation mixture")
-    ap.add_argument("--val-every", type=int, default=500)
-    # model
-    ap.add_argument("--hidden", type=int, default=256)
-    ap.add_argument("--layers", type=int, default=3)
-    ap.add_argument("--windows", default="1024,2048,4096")
-    ap.add_argument("--hop", type=int, default=256)
-    ap.add_argument("--sample-rate", type=int, default=44100)
-    ap.add_argument("--nn-lstm", action="store_true",
+    val.add_argument("--val-every", type=int, default=500)
+    model.add_argument("--hidden", type=int, default=256)
+    model.add_argument("--layers", type=int, default=3)
+    model.add_argument("--windows", default="1024,2048,4096")
+    model.add_argument("--hop", type=int, default=256)
+    model.add_argument("--sample-rate", type=int, default=44100)
+    speed.add_argument("--nn-lstm", action="store_true",
                     help="train with nn.LSTM itself instead of fast_lstm's batched recurrence "
                          "(same function, same parameters; fast_lstm is several times faster "
                          "on the CPU)")
-    ap.add_argument("--reference-istft", action="store_true",
+    speed.add_argument("--reference-istft", action="store_true",
                     help="train with mrx_ref's inverse STFT (F.fold, once per source and "
                          "resolution) instead of fast_istft's (same function; fast_istft makes "
                          "a CPU training step about a quarter faster)")
-    ap.add_argument("--free-heap", action="store_true",
+    speed.add_argument("--free-heap", action="store_true",
                     help="leave glibc's malloc at its defaults (return freed tensors to the "
                          "kernel); by default train.py keeps them for reuse, which makes a CPU "
                          "step about a third faster and holds the peak working set")
-    ap.add_argument("--lstm-dropout", type=float, default=0.0,
+    model.add_argument("--lstm-dropout", type=float, default=0.0,
                     help="dropout between LSTM layers while training (the authors use 0.4)")
-    # optimisation
-    ap.add_argument("--steps", type=int, default=100000, help="train until this step")
-    ap.add_argument("--batch", type=int, default=8)
-    ap.add_argument("--crop", type=float, default=6.0, help="training crop in seconds")
-    ap.add_argument("--lr", type=float, default=1e-3)
-    ap.add_argument("--clip", type=float, default=5.0, help="gradient norm clip")
-    ap.add_argument("--patience", type=int, default=5,
+    opt.add_argument("--steps", type=int, default=100000, help="train until this step")
+    data.add_argument("--batch", type=int, default=8)
+    data.add_argument("--crop", type=float, default=6.0, help="training crop in seconds")
+    opt.add_argument("--lr", type=float, default=1e-3)
+    opt.add_argument("--clip", type=float, default=5.0, help="gradient norm clip")
+    opt.add_argument("--patience", type=int, default=5,
                     help="validations without improvement before the lr is halved")
-    ap.add_argument("--min-lr", type=float, default=1e-5)
-    ap.add_argument("--decay-start", type=int, default=None, metavar="STEP",
+    opt.add_argument("--min-lr", type=float, default=1e-5)
+    opt.add_argument("--decay-start", type=int, default=None, metavar="STEP",
                     help="from this step on, follow a cosine from --lr down to --decay-lr "
                          "over --decay-steps steps (replaces the plateau halving)")
-    ap.add_argument("--decay-steps", type=int, default=1000)
-    ap.add_argument("--decay-lr", type=float, default=1e-4)
-    ap.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
+    opt.add_argument("--decay-steps", type=int, default=1000)
+    opt.add_argument("--decay-lr", type=float, default=1e-4)
+    opt.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
                     help="validate, keep as best and export an exponential moving average of "
                          "the weights with this decay per step (e.g. 0.999; 0: off)")
-    ap.add_argument("--init", default=None, metavar="MODEL",
+    model.add_argument("--init", default=None, metavar="MODEL",
                     help="start a new run from the weights of an mrxcl model file "
                          "(its configuration replaces the model flags)")
-    ap.add_argument("--warmup", type=int, default=0, metavar="STEPS",
+    opt.add_argument("--warmup", type=int, default=0, metavar="STEPS",
                     help="learning rate rising linearly from lr/STEPS to lr over steps 0..STEPS")
-    ap.add_argument("--silent-weight", type=float, default=0.0, metavar="W",
+    loss.add_argument("--silent-weight", type=float, default=0.0, metavar="W",
                     help="weight of a penalty on what a stem puts out where its reference "
                          "is silent in a whole item (0, the default: the authors' loss, "
                          "which leaves such a stem out)")
-    ap.add_argument("--level-range", default="2,1", metavar="LAYER,CLIP",
+    data.add_argument("--level-range", default="2,1", metavar="LAYER,CLIP",
                     help="LU of the uniform random offsets on the class levels of a "
                          "training mixture: per layer and mixture, per clip (default 2,1, "
                          "as the validation mixtures; wider draws harder and easier "
                          "mixtures)")
-    ap.add_argument("--speech-speed", type=float, default=0.0, metavar="P",
+    aug.add_argument("--speech-speed", type=float, default=0.0, metavar="P",
                     help="probability of a speech clip sped up or slowed down (tempo and "
                          "pitch together; dnr_mix.speed_change) by one of the speeds of "
                          "--speech-speed-range")
-    ap.add_argument("--speech-speed-range", default="0.85,1.15", metavar="LO,HI",
+    aug.add_argument("--speech-speed-range", default="0.85,1.15", metavar="LO,HI",
                     help="speeds for --speech-speed, in steps of 0.05, 1 left out "
                          "(0.5 <= LO <= HI <= 2; default 0.85,1.15)")
-    ap.add_argument("--speech-eq", type=float, default=0.0, metavar="P",
+    aug.add_argument("--speech-eq", type=float, default=0.0, metavar="P",
                     help="probability of a speech clip through a random EQ (dnr_mix.draw_eq)")
-    ap.add_argument("--speech-package-power", type=float, default=1.0, metavar="A",
+    aug.add_argument("--speech-package-power", type=float, default=1.0, metavar="A",
                     help="a speech clip's package drawn with probability proportional to "
                          "its file count ** A (1, the default: every file equally likely, "
                          "as DnR; 0.5 lifts the small packages; 0: packages equally likely)")
-    ap.add_argument("--speech-formant", type=float, default=0.0, metavar="P",
+    aug.add_argument("--speech-formant", type=float, default=0.0, metavar="P",
                     help="probability of a speech clip's formants moved, pitch and timing "
                          "kept (dnr_mix.formant_shift: Praat's Change gender), by a ratio "
                          "drawn log-uniformly in --speech-formant-range")
-    ap.add_argument("--speech-formant-range", default="0.85,1.18", metavar="LO,HI",
+    aug.add_argument("--speech-formant-range", default="0.85,1.18", metavar="LO,HI",
                     help="formant ratios for --speech-formant (0.5 <= LO < HI <= 2; "
                          "default 0.85,1.18)")
-    ap.add_argument("--speech-reverb", type=float, default=0.0, metavar="P",
+    aug.add_argument("--speech-reverb", type=float, default=0.0, metavar="P",
                     help="probability of a speech clip put in a random room (dnr_mix."
                          "draw_reverb: RT60 0.15 to 0.9 s, direct-to-reverberant ratio 0 to "
                          "15 dB), its reverberant voice the speech target")
-    ap.add_argument("--train-only", default=None, metavar="NAME[,NAME]",
+    loss.add_argument("--train-only", default=None, metavar="NAME[,NAME]",
                     help="train only these sources' decoders; every other weight and "
                          "BatchNorm statistic stays as it is, so the other stems' output "
                          "does not change (with --init: a fine-tune of one stem)")
-    ap.add_argument("--stem-weights", default=None, metavar="NAME=W,...",
+    loss.add_argument("--stem-weights", default=None, metavar="NAME=W,...",
                     help="weights of the stems' SNR terms in the loss (default all 1)")
-    ap.add_argument("--train-consistency", default="pass", choices=mrx_io.CONSISTENCY_MODES,
+    loss.add_argument("--train-consistency", default="pass", choices=mrx_io.CONSISTENCY_MODES,
                     help="make the stems consistent with the mixture (as mrxcl separate "
                          "--consistency) before the loss and in validation, so the network "
                          "learns the outputs that the projection turns into its stems "
                          "(Wisdom et al., ICASSP 2019); --export then names this mode "
                          "unless --consistency says otherwise (default pass: the authors')")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--device", default="cpu")
-    ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    ap.add_argument("--workers", type=int, default=1, help="data-loader processes (0: inline)")
-    ap.add_argument("--no-tf32", action="store_true", help="CUDA: keep float32 matmuls exact")
-    ap.add_argument("--time-limit", type=float, default=None, metavar="MINUTES",
+    data.add_argument("--seed", type=int, default=0)
+    run.add_argument("--device", default="cpu")
+    run.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    run.add_argument("--workers", type=int, default=1, help="data-loader processes (0: inline)")
+    run.add_argument("--no-tf32", action="store_true", help="CUDA: keep float32 matmuls exact")
+    run.add_argument("--time-limit", type=float, default=None, metavar="MINUTES",
                     help="stop after this many minutes of wall time (validating and "
                          "checkpointing first), e.g. to fit a time-limited GPU session")
-    ap.add_argument("--log-every", type=int, default=25)
-    ap.add_argument("--ckpt-every", type=int, default=250)
-    ap.add_argument("--resume", action="store_true", help="continue from RUN/last.pt")
-    # other modes
-    ap.add_argument("--export", default=None, metavar="PATH",
+    run.add_argument("--log-every", type=int, default=25)
+    run.add_argument("--ckpt-every", type=int, default=250)
+    run.add_argument("--resume", action="store_true", help="continue from RUN/last.pt")
+    export.add_argument("--export", default=None, metavar="PATH",
                     help="write the run's checkpoint as an mrxcl model file and exit")
-    ap.add_argument("--which", default="best", choices=("best", "last"))
-    ap.add_argument("--f16", action="store_true", help="export F16 tensors")
-    ap.add_argument("--consistency", default=None, choices=mrx_io.CONSISTENCY_MODES,
+    export.add_argument("--which", default="best", choices=("best", "last"))
+    export.add_argument("--f16", action="store_true", help="export F16 tensors")
+    export.add_argument("--consistency", default=None, choices=mrx_io.CONSISTENCY_MODES,
                     help="with --export: the mixture consistency the file names, which "
                          "mrxcl separate then applies by default (score the modes with "
                          "training/eval.py --consistency first; default: the file names none, "
                          "which means pass)")
-    ap.add_argument("--flops-only", action="store_true", help="print the cost and exit")
-    ap.add_argument("--selftest", action="store_true",
+    export.add_argument("--flops-only", action="store_true", help="print the cost and exit")
+    export.add_argument("--selftest", action="store_true",
                     help="check the weight averaging, schedule, loss, --init, --resume and --train-only logic and exit")
     return ap
 
