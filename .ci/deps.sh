@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what mrxcl needs on Debian 12 (run as root or with sudo), by job:
 #   bash .ci/deps.sh build   build and run the engine: compiler, OpenCL, libraries; all Debian
+#                            (configure with -DMRXCL_TESTS=OFF: building the tests makes a
+#                            random model with Python, which `test` installs)
 #   bash .ci/deps.sh test    ... and the engine's tests: Python, numpy, scipy, PyTorch
 #                            (OpenBLAS) from Debian, safetensors from pip
 #   bash .ci/deps.sh [all]   ... and training's self-tests and tools (ctest -L training):
