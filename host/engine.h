@@ -1,22 +1,12 @@
-/* The context: device, kernels, weights on the device, activation buffers, FFT plans. */
+/* The context: device, kernels, weights on the device, activation buffers, FFT plans;
+ * and the stages of the forward pass, one file each, in the order the data flows. */
 #ifndef MRXCL_ENGINE_H
 #define MRXCL_ENGINE_H
 
 #include <clFFT.h>
 
+#include "clutil.h"
 #include "internal.h"
-
-enum {
-    K_FRAME,
-    K_MAGNITUDE,
-    K_APPLY_MASK,
-    K_OVERLAP_ADD,
-    K_ENCODER_COMBINE,
-    K_BRANCH_AVERAGE,
-    K_BIAS_RELU,
-    K_LSTM,
-    K_COUNT
-};
 
 /* Activations for one forward pass of B channels x L samples, T = 1 + L/hop frames,
  * rows = B*T. Grown when a larger input comes, never shrunk. */
@@ -26,7 +16,13 @@ typedef struct mrxcl_acts {
     cl_mem out;       /* [S][B][L] stems */
     cl_mem frames;    /* [rows][Nmax] windowed frames, forward and inverse */
     cl_mem X[MRXCL_MAX_RESOLUTIONS]; /* [rows][F_r] complex spectra, kept for the masks */
-    cl_mem mag;       /* [rows][Fmax] magnitudes, then the decoders' masks */
+    /* [rows][Fmax], one buffer under two names: the magnitudes of one resolution while
+     * the encoders read them, then the decoders' mask (before its bias and ReLU) for one
+     * (source, resolution). The magnitudes are dead by the time the first mask is made. */
+    union {
+        cl_mem mag;
+        cl_mem mask;
+    };
     cl_mem spec;      /* [rows][Fmax] complex, masked spectra */
     cl_mem E;         /* [R][rows][hidden] encoder GEMM outputs */
     cl_mem D;         /* [rows][2*hidden]  [C1, C2] */
@@ -41,8 +37,9 @@ struct mrxcl_context {
     cl_kernel k[K_COUNT];
     size_t lstm_local;
     int profile; /* MRXCL_PROFILE set: log stage times */
+    double build_seconds; /* spent compiling OpenCL programs: ours and clFFT's */
 
-    /* weights on the device */
+    /* weights on the device (weights.c) */
     cl_mem window[MRXCL_MAX_RESOLUTIONS]; /* periodic Hann, N_r */
     cl_mem enc_w[MRXCL_MAX_RESOLUTIONS];  /* [hidden][F_r], BatchNorms folded */
     cl_mem enc_b;                         /* [R][hidden] */
@@ -65,35 +62,71 @@ struct mrxcl_context {
     int last_cl_error;
 };
 
+/* ---- around the network ------------------------------------------------------------ */
+
 /* forward.c: the network on B channels of L samples already at the model's rate.
  * x is B planar channels; out[s * B + b] receives L samples each. */
 int mrxcl_forward(mrxcl_context *ctx, const float *const *x, int B, size_t L, float *const *out);
-void mrxcl_acts_release(mrxcl_acts *a, int R);
-/* Makes the activation buffers hold at least rows frame rows and L_B samples. */
-int mrxcl_acts_ensure(mrxcl_context *ctx, size_t rows, size_t L_B);
 
-/* stft.c */
+/* activations.c: makes the activation buffers hold at least rows frame rows and L_B
+ * samples; releases them. */
+int mrxcl_acts_ensure(mrxcl_context *ctx, size_t rows, size_t L_B);
+void mrxcl_acts_release(mrxcl_acts *a, int R);
+
+/* weights.c: the model's weights and the STFT windows onto the device, and back off. */
+int mrxcl_weights_upload(mrxcl_context *ctx, const mrxcl_model *model);
+void mrxcl_weights_release(mrxcl_context *ctx);
+
+/* resample.c: mrxcl_forward at another sample rate, through libsoxr both ways. */
+int mrxcl_separate_resampled(mrxcl_context *ctx, const float *const *input, int C, size_t frames,
+                             int rate, float *const *output);
+
+/* consistency.c: which sources take a share of the residual (input minus the sum of the
+ * stems), from a mode (MODEL: the model's own); MRXCL_ERR_INVALID_ARGUMENT for an unknown
+ * mode or MUSIC_SFX on a model without sources named music and sfx. */
+typedef struct mrxcl_residual_share {
+    int n_sources;
+    int takes[MRXCL_MAX_SOURCES];
+    int n_takers; /* 0: the stems are left as they are */
+} mrxcl_residual_share;
+int mrxcl_consistency_resolve(const mrxcl_model_info *info, mrxcl_consistency mode,
+                              mrxcl_residual_share *share);
+/* Adds each taker's share of the residual to its stems, in place (stems as
+ * mrxcl_separate's output). */
+void mrxcl_consistency_share(const mrxcl_residual_share *share, const float *const *input,
+                             int channels, size_t frames, float *const *stems);
+
+/* ---- the stages, in the order the data flows (docs/network.md steps 1-8) -------------- */
+
+/* stft.c, step 1: FFT plans (one batched plan per resolution and direction, baked once per
+ * number of frame rows), and resolution r's STFT of the input into X[r] and its
+ * magnitudes into mag. */
 int mrxcl_fft_setup(void);
 void mrxcl_fft_teardown(void);
 int mrxcl_fft_plans(mrxcl_context *ctx, size_t rows);
 void mrxcl_fft_release(mrxcl_context *ctx);
 int mrxcl_stft(mrxcl_context *ctx, int r, int B, int L, int T);
-/* Inverse STFT of the masked spectrum for source s, resolution r, added into out. */
-int mrxcl_istft_add(mrxcl_context *ctx, int s, int r, int B, int L, int T);
 
-/* lstm.c: the BiLSTM branches on D's left half, the branch average into its right half. */
+/* encoder.c, steps 2-3: resolution r's encoder GEMM on mag into E[r]; then every
+ * encoder's bias and tanh, averaged over resolutions into D's left half (C1). */
+int mrxcl_encoder(mrxcl_context *ctx, int r, size_t rows);
+int mrxcl_encoders_average(mrxcl_context *ctx, size_t rows);
+
+/* lstm.c, steps 4-5: the BiLSTM branches on C1, the last layer's output in y[(layers-1)
+ * % 2]; then their average into D's right half (C2). */
 int mrxcl_bilstm(mrxcl_context *ctx, size_t rows, int B, int T);
+int mrxcl_branches_average(mrxcl_context *ctx, size_t rows);
 
-/* helpers shared by the three */
-/* With MRXCL_PROFILE: waits for the device and returns a monotonic time; else 0. */
-double mrxcl_profile_clock(mrxcl_context *ctx);
-int mrxcl_cl_check(mrxcl_context *ctx, cl_int err, const char *what);
-int mrxcl_launch(mrxcl_context *ctx, int kernel, size_t g0, size_t g1, const char *what);
-int mrxcl_gemm_nt(mrxcl_context *ctx, size_t M, size_t N, size_t K, cl_mem A, size_t a_off,
-                  size_t lda, cl_mem Bm, size_t b_off, size_t ldb, cl_mem C, size_t c_off, size_t ldc,
-                  const char *what);
+/* decoder.c, step 6: every decoder's hidden layer on D into Z; then decoder (s, r)'s
+ * output layer into mask (its bias and ReLU are the mask step's). */
+int mrxcl_decoders_hidden(mrxcl_context *ctx, size_t rows);
+int mrxcl_decoder_mask(mrxcl_context *ctx, int s, int r, size_t rows);
 
-/* Sets kernel arguments in order; returns the first error. */
-#define KARG(k, i, v) clSetKernelArg((k), (i), sizeof(v), &(v))
+/* mask.c, step 6: spec = relu(mask + bias of decoder (s, r)) * X[r]. */
+int mrxcl_mask_apply(mrxcl_context *ctx, int s, int r, size_t rows);
+
+/* stft.c, steps 7-8: the inverse STFT of spec at resolution r with overlap-add into
+ * source s's stems; resolution 0 writes them, later ones add (the sum over resolutions). */
+int mrxcl_istft_add(mrxcl_context *ctx, int s, int r, int B, int L, int T);
 
 #endif

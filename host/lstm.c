@@ -1,69 +1,71 @@
-/* The BiLSTM branches: per layer, the input projections of every step of every branch
- * and both directions as CLBlast GEMMs, then one launch of the recurrence kernel that
- * steps all branches, directions and channels side by side. */
+/* The BiLSTM branches and the second cross average (docs/network.md steps 4 and 5):
+ * per layer, the input projections of every step of every branch and both directions as
+ * CLBlast GEMMs, then one launch of the recurrence kernel that steps all branches,
+ * directions and channels side by side; after the last layer, the branches' mean. */
 #include "engine.h"
+
+/* Layer 0 reads C1 (left half of D, row stride 2*hidden) for every branch; later layers
+ * read their own branch's previous output. */
+static int input_projections(mrxcl_context *ctx, int layer, cl_mem src, size_t rows)
+{
+    int S = ctx->info.n_sources, s, rc;
+    size_t hid = (size_t)ctx->info.hidden, G8 = 8 * (hid / 2);
+    for (s = 0; s < S; s++) {
+        size_t a_off = layer == 0 ? 0 : (size_t)s * rows * hid;
+        size_t lda = layer == 0 ? 2 * hid : hid;
+        if ((rc = mrxcl_gemm_nt(ctx, rows, G8, hid, src, a_off, lda, ctx->lstm_wih[layer],
+                                (size_t)s * G8 * hid, hid, ctx->a.gx, (size_t)s * rows * G8, G8,
+                                "LSTM input projection")))
+            return rc;
+    }
+    return MRXCL_OK;
+}
+
+/* One work-group of lstm_local work-items per (branch, direction, channel) sequence. */
+static int recurrence(mrxcl_context *ctx, int layer, cl_mem dst, int B, int T)
+{
+    int H = ctx->info.hidden / 2, rc;
+    size_t local = ctx->lstm_local, global = local * (size_t)ctx->info.n_sources * 2 * (size_t)B;
+    const mrxcl_arg args[] = {ARG(ctx->a.gx), ARG(ctx->lstm_whh_t[layer]), ARG(ctx->lstm_bias[layer]),
+                              ARG(dst), ARG(T), ARG(H), ARG(B),
+                              LOCAL_ARG(sizeof(float) * 2 * (size_t)H), /* h, double-buffered */
+                              LOCAL_ARG(sizeof(float) * (size_t)H)};    /* c */
+    cl_int err;
+
+    if ((rc = mrxcl_set_args(ctx, K_LSTM, args, N_ARGS(args))))
+        return rc;
+    err = clEnqueueNDRangeKernel(ctx->cl.queue, ctx->k[K_LSTM], 1, NULL, &global, &local, 0, NULL, NULL);
+    return mrxcl_cl_check(ctx, err, "launching lstm_recurrence");
+}
 
 int mrxcl_bilstm(mrxcl_context *ctx, size_t rows, int B, int T)
 {
-    const mrxcl_model_info *in = &ctx->info;
-    int S = in->n_sources, hid = in->hidden, H = hid / 2, G8 = 8 * H;
-    int layer, s, rc;
-    cl_kernel k = ctx->k[K_LSTM];
     cl_mem src = ctx->a.D;
-    cl_int err;
+    int layer, rc;
     double t0, t_gemm = 0, t_rec = 0;
 
-    for (layer = 0; layer < in->lstm_layers; layer++) {
+    for (layer = 0; layer < ctx->info.lstm_layers; layer++) {
         cl_mem dst = ctx->a.y[layer % 2];
         t0 = mrxcl_profile_clock(ctx);
-        /* Layer 0 reads C1 (left half of D, row stride 2*hidden) for every branch;
-         * later layers read their own branch's previous output. */
-        for (s = 0; s < S; s++) {
-            size_t a_off = layer == 0 ? 0 : (size_t)s * rows * hid;
-            size_t lda = layer == 0 ? (size_t)2 * hid : (size_t)hid;
-            if ((rc = mrxcl_gemm_nt(ctx, rows, (size_t)G8, (size_t)hid, src, a_off, lda,
-                                    ctx->lstm_wih[layer], (size_t)s * G8 * hid, (size_t)hid,
-                                    ctx->a.gx, (size_t)s * rows * G8, (size_t)G8,
-                                    "LSTM input projection")))
-                return rc;
-        }
+        if ((rc = input_projections(ctx, layer, src, rows)))
+            return rc;
         t_gemm += mrxcl_profile_clock(ctx) - t0;
         t0 = mrxcl_profile_clock(ctx);
-        err = KARG(k, 0, ctx->a.gx);
-        err |= KARG(k, 1, ctx->lstm_whh_t[layer]);
-        err |= KARG(k, 2, ctx->lstm_bias[layer]);
-        err |= KARG(k, 3, dst);
-        err |= KARG(k, 4, T);
-        err |= KARG(k, 5, H);
-        err |= KARG(k, 6, B);
-        err |= clSetKernelArg(k, 7, sizeof(float) * 2 * (size_t)H, NULL);
-        err |= clSetKernelArg(k, 8, sizeof(float) * (size_t)H, NULL);
-        if ((rc = mrxcl_cl_check(ctx, err, "setting lstm_recurrence arguments")))
+        if ((rc = recurrence(ctx, layer, dst, B, T)))
             return rc;
-        {
-            size_t local = ctx->lstm_local;
-            size_t global = local * (size_t)S * 2 * (size_t)B;
-            err = clEnqueueNDRangeKernel(ctx->cl.queue, k, 1, NULL, &global, &local, 0, NULL, NULL);
-            if ((rc = mrxcl_cl_check(ctx, err, "launching lstm_recurrence")))
-                return rc;
-        }
         t_rec += mrxcl_profile_clock(ctx) - t0;
         src = dst;
     }
     if (ctx->profile)
         mrxcl_log(MRXCL_LOG_INFO, "profile: LSTM input GEMMs %.2f ms, recurrence %.2f ms", t_gemm * 1e3,
                   t_rec * 1e3);
+    return MRXCL_OK;
+}
 
-    k = ctx->k[K_BRANCH_AVERAGE];
-    {
-        int irows = (int)rows;
-        err = KARG(k, 0, src);
-        err |= KARG(k, 1, ctx->a.D);
-        err |= KARG(k, 2, irows);
-        err |= KARG(k, 3, hid);
-        err |= KARG(k, 4, S);
-    }
-    if ((rc = mrxcl_cl_check(ctx, err, "setting branch_average arguments")))
-        return rc;
-    return mrxcl_launch(ctx, K_BRANCH_AVERAGE, (size_t)hid, rows, "branch_average");
+int mrxcl_branches_average(mrxcl_context *ctx, size_t rows)
+{
+    cl_mem last = ctx->a.y[(ctx->info.lstm_layers - 1) % 2];
+    int irows = (int)rows, hid = ctx->info.hidden, S = ctx->info.n_sources;
+    const mrxcl_arg args[] = {ARG(last), ARG(ctx->a.D), ARG(irows), ARG(hid), ARG(S)};
+    return mrxcl_run(ctx, K_BRANCH_AVERAGE, args, N_ARGS(args), (size_t)hid, rows);
 }

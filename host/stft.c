@@ -1,6 +1,6 @@
-/* The three STFT resolutions and their inverses: framing and overlap-add in our
- * kernels, the transforms in clFFT with one batched plan per resolution and
- * direction, baked once per number of frame rows and reused. */
+/* The STFT at every resolution and its inverse (docs/network.md steps 1, 7 and 8):
+ * framing and overlap-add in our kernels, the transforms in clFFT with one batched plan
+ * per resolution and direction, baked once per number of frame rows and reused. */
 #include <math.h>
 #include <pthread.h>
 #include <string.h>
@@ -93,8 +93,10 @@ static int make_plan(mrxcl_context *ctx, clfftPlanHandle *plan, int N, size_t ro
 int mrxcl_fft_plans(mrxcl_context *ctx, size_t rows)
 {
     int r, rc;
+    double t0;
     if (ctx->fft_ready && ctx->fft_rows == rows)
         return MRXCL_OK;
+    t0 = mrxcl_clock(); /* baking compiles clFFT's kernels: build time */
     mrxcl_fft_release(ctx);
     ctx->fft_ready = 1; /* so that a failure half way releases what was made */
     for (r = 0; r < ctx->info.n_resolutions; r++) {
@@ -106,82 +108,43 @@ int mrxcl_fft_plans(mrxcl_context *ctx, size_t rows)
         }
     }
     ctx->fft_rows = rows;
+    ctx->build_seconds += mrxcl_clock() - t0;
     mrxcl_log(MRXCL_LOG_DEBUG, "clFFT plans baked for %zu frame rows", rows);
     return MRXCL_OK;
 }
 
+/* Frames with the window, transforms them into X[r] and takes the magnitudes into mag. */
 int mrxcl_stft(mrxcl_context *ctx, int r, int B, int L, int T)
 {
-    cl_kernel k = ctx->k[K_FRAME];
-    int N = ctx->info.window_lengths[r], hop = ctx->info.hop, F = N / 2 + 1;
-    int rows = B * T;
-    cl_int err = 0;
+    int N = ctx->info.window_lengths[r], hop = ctx->info.hop, F = N / 2 + 1, rows = B * T;
+    const mrxcl_arg frame[] = {ARG(ctx->a.x), ARG(ctx->a.frames), ARG(ctx->window[r]),
+                               ARG(L), ARG(T), ARG(N), ARG(hop)};
+    const mrxcl_arg magnitude[] = {ARG(ctx->a.X[r]), ARG(ctx->a.mag), ARG(F), ARG(rows)};
     clfftStatus st;
     int rc;
 
-    err |= KARG(k, 0, ctx->a.x);
-    err |= KARG(k, 1, ctx->a.frames);
-    err |= KARG(k, 2, ctx->window[r]);
-    err |= KARG(k, 3, L);
-    err |= KARG(k, 4, T);
-    err |= KARG(k, 5, N);
-    err |= KARG(k, 6, hop);
-    if ((rc = mrxcl_cl_check(ctx, err, "setting stft_frame arguments")) ||
-        (rc = mrxcl_launch(ctx, K_FRAME, (size_t)N, (size_t)rows, "stft_frame")))
+    if ((rc = mrxcl_run(ctx, K_FRAME, frame, N_ARGS(frame), (size_t)N, (size_t)rows)))
         return rc;
     st = clfftEnqueueTransform(ctx->fft_fwd[r], CLFFT_FORWARD, 1, &ctx->cl.queue, 0, NULL, NULL,
                                &ctx->a.frames, &ctx->a.X[r], NULL);
     if (st != CLFFT_SUCCESS)
         return fft_fail(ctx, st, "forward transform", N);
-
-    k = ctx->k[K_MAGNITUDE];
-    err = KARG(k, 0, ctx->a.X[r]);
-    err |= KARG(k, 1, ctx->a.mag);
-    err |= KARG(k, 2, F);
-    err |= KARG(k, 3, rows);
-    if ((rc = mrxcl_cl_check(ctx, err, "setting spectrum_magnitude arguments")))
-        return rc;
-    return mrxcl_launch(ctx, K_MAGNITUDE, (size_t)F, (size_t)rows, "spectrum_magnitude");
+    return mrxcl_run(ctx, K_MAGNITUDE, magnitude, N_ARGS(magnitude), (size_t)F, (size_t)rows);
 }
 
+/* Transforms spec back into frames, then overlap-adds them with the window into source s's
+ * stems, which start at out[s*B*L]. */
 int mrxcl_istft_add(mrxcl_context *ctx, int s, int r, int B, int L, int T)
 {
-    const mrxcl_model_info *in = &ctx->info;
-    int N = in->window_lengths[r], F = N / 2 + 1, hop = in->hop, rows = B * T;
-    int accumulate = r > 0;
-    cl_kernel k = ctx->k[K_APPLY_MASK];
-    cl_mem dec_b = ctx->dec2_b[s * in->n_resolutions + r];
-    /* source s's stems start at out[s*B*L] */
+    int N = ctx->info.window_lengths[r], hop = ctx->info.hop, accumulate = r > 0;
     cl_ulong base = (cl_ulong)s * (cl_ulong)B * (cl_ulong)L;
-    cl_int err = 0;
+    const mrxcl_arg overlap_add[] = {ARG(ctx->a.frames), ARG(ctx->window[r]), ARG(ctx->a.out),
+                                     ARG(L), ARG(T), ARG(N), ARG(hop), ARG(accumulate), ARG(base)};
     clfftStatus st;
-    int rc;
 
-    err |= KARG(k, 0, ctx->a.mag);
-    err |= KARG(k, 1, dec_b);
-    err |= KARG(k, 2, ctx->a.X[r]);
-    err |= KARG(k, 3, ctx->a.spec);
-    err |= KARG(k, 4, F);
-    err |= KARG(k, 5, rows);
-    if ((rc = mrxcl_cl_check(ctx, err, "setting apply_mask arguments")) ||
-        (rc = mrxcl_launch(ctx, K_APPLY_MASK, (size_t)F, (size_t)rows, "apply_mask")))
-        return rc;
     st = clfftEnqueueTransform(ctx->fft_inv[r], CLFFT_BACKWARD, 1, &ctx->cl.queue, 0, NULL, NULL,
                                &ctx->a.spec, &ctx->a.frames, NULL);
     if (st != CLFFT_SUCCESS)
         return fft_fail(ctx, st, "inverse transform", N);
-
-    k = ctx->k[K_OVERLAP_ADD];
-    err = KARG(k, 0, ctx->a.frames);
-    err |= KARG(k, 1, ctx->window[r]);
-    err |= KARG(k, 2, ctx->a.out);
-    err |= KARG(k, 3, L);
-    err |= KARG(k, 4, T);
-    err |= KARG(k, 5, N);
-    err |= KARG(k, 6, hop);
-    err |= KARG(k, 7, accumulate);
-    err |= KARG(k, 8, base);
-    if ((rc = mrxcl_cl_check(ctx, err, "setting overlap_add arguments")))
-        return rc;
-    return mrxcl_launch(ctx, K_OVERLAP_ADD, (size_t)L, (size_t)B, "overlap_add");
+    return mrxcl_run(ctx, K_OVERLAP_ADD, overlap_add, N_ARGS(overlap_add), (size_t)L, (size_t)B);
 }

@@ -1,6 +1,7 @@
 /* Long inputs in cross-faded pieces through callbacks: mrxcl_separate_stream(). The piece
- * plan and the cross-fade are chunked.c's; this file adds the input gain, mixture
- * consistency and the checks on the network's output around mrxcl_separate(). */
+ * plan and the cross-fade are chunked.c's, mixture consistency is consistency.c's; this
+ * file adds the input gain and the checks on the network's output around
+ * mrxcl_separate(). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -60,8 +61,7 @@ typedef struct stream_job {
     mrxcl_context *ctx;
     int channels, sample_rate, n_sources;
     float gain;
-    int takes_residual[MRXCL_MAX_SOURCES];
-    int n_takers;
+    mrxcl_residual_share share;
     mrxcl_read_callback read;
     mrxcl_write_callback write;
     mrxcl_progress_callback progress;
@@ -92,19 +92,7 @@ static int job_separate(void *user, const float *const *in, int channels, size_t
         job->status = rc; /* mrxcl_separate left its message on the context */
         return -1;
     }
-    if (job->n_takers) {
-        const float share = 1.0f / (float)job->n_takers;
-        for (int c = 0; c < channels; c++)
-            for (size_t k = 0; k < frames; k++) {
-                float sum = 0.0f;
-                for (int s = 0; s < job->n_sources; s++)
-                    sum += out[s * channels + c][k];
-                float r = (in[c][k] - sum) * share;
-                for (int s = 0; s < job->n_sources; s++)
-                    if (job->takes_residual[s])
-                        out[s * channels + c][k] += r;
-            }
-    }
+    mrxcl_consistency_share(&job->share, in, channels, frames, out);
     size_t nonfinite = 0;
     for (int i = 0; i < job->n_sources * channels; i++)
         for (size_t k = 0; k < frames; k++) {
@@ -166,30 +154,8 @@ int mrxcl_separate_stream(mrxcl_context *ctx, const mrxcl_stream_params *params,
     if ((rc = plan_from(p, frames, sample_rate, &plan)) != MRXCL_OK)
         goto out;
     job.n_sources = ctx->info.n_sources;
-    switch (p->consistency == MRXCL_CONSISTENCY_MODEL ? ctx->info.consistency : p->consistency) {
-    case MRXCL_CONSISTENCY_PASS:
-        break;
-    case MRXCL_CONSISTENCY_ALL:
-        for (int s = 0; s < job.n_sources; s++)
-            job.takes_residual[s] = 1;
-        job.n_takers = job.n_sources;
-        break;
-    case MRXCL_CONSISTENCY_MUSIC_SFX:
-        for (int s = 0; s < job.n_sources; s++) {
-            const char *name = ctx->info.source_names[s];
-            job.takes_residual[s] = strcmp(name, "music") == 0 || strcmp(name, "sfx") == 0;
-            job.n_takers += job.takes_residual[s];
-        }
-        if (job.n_takers != 2) {
-            rc = mrxcl_fail(MRXCL_ERR_INVALID_ARGUMENT, "consistency music_sfx needs sources "
-                            "named music and sfx; the model has %d of them", job.n_takers);
-            goto out;
-        }
-        break;
-    default:
-        rc = mrxcl_fail(MRXCL_ERR_INVALID_ARGUMENT, "consistency %d: not a mode", (int)p->consistency);
+    if ((rc = mrxcl_consistency_resolve(&ctx->info, p->consistency, &job.share)) != MRXCL_OK)
         goto out;
-    }
     job.ctx = ctx;
     job.channels = channels;
     job.sample_rate = sample_rate;

@@ -175,6 +175,12 @@ MRXCL_API const char *mrxcl_last_error(const mrxcl_context *ctx);
 MRXCL_API const char *mrxcl_build_log(const mrxcl_context *ctx);
 /* The last OpenCL (or clFFT/CLBlast) error code seen on ctx, 0 if none. */
 MRXCL_API int mrxcl_last_cl_error(const mrxcl_context *ctx);
+/* Seconds ctx has spent compiling OpenCL programs so far: its own kernels (when it was
+ * created) and clFFT's (when FFT plans are made: at the first separation, and again when
+ * the number of STFT frames changes). A driver with a program cache (PoCL) makes these
+ * short after the first run. CLBlast compiles its GEMM kernels inside the first
+ * separation, which this does not count. 0 for NULL. */
+MRXCL_API double mrxcl_context_build_seconds(const mrxcl_context *ctx);
 
 /* ---- separation -------------------------------------------------------------- */
 /* Separates `channels` planar channels of `frames` samples at `sample_rate` Hz
@@ -184,6 +190,16 @@ MRXCL_API int mrxcl_last_cl_error(const mrxcl_context *ctx);
  * frames >= 1. */
 MRXCL_API int mrxcl_separate(mrxcl_context *ctx, const float *const *input, int channels,
                              size_t frames, int sample_rate, float *const *output);
+
+/* Mixture consistency on stems that mrxcl_separate() made of input: shares the residual
+ * (input minus the sum of the stems) as mrxcl_stream_params.consistency describes below
+ * (MODEL: the context's model's mode; PASS changes nothing), in place. input and stems
+ * are laid out as mrxcl_separate()'s input and output, `frames` samples each.
+ * MRXCL_ERR_INVALID_ARGUMENT for NULL buffers, channels < 1, an unknown mode, or
+ * MUSIC_SFX on a model without sources named music and sfx. */
+MRXCL_API int mrxcl_consistency_apply(mrxcl_context *ctx, mrxcl_consistency mode,
+                                      const float *const *input, int channels, size_t frames,
+                                      float *const *stems);
 
 /* ---- long inputs: separation in pieces, through callbacks ---------------------- */
 /* A film does not fit a device as one sequence, and need not fit host memory either:

@@ -1,4 +1,4 @@
-/* Pointwise layers around the GEMMs (MRX-SPEC steps 2, 3, 5, 6). */
+/* Pointwise layers around the GEMMs (docs/network.md steps 2, 3, 5, 6). */
 
 /* The encoders' tanh and the first cross average, written into the left half of
  * D = [C1, C2] ([rows][2*hidden]):
@@ -36,4 +36,22 @@ __kernel void bias_relu(__global float *Z, __global const float *bias, int rows,
         return;
     size_t k = (size_t)row * cols + j;
     Z[k] = fmax(Z[k] + bias[j], 0.0f);
+}
+
+/* The masks: Y = relu(mask + bias) * X, mask the decoder's output layer before its bias
+ * (the decoder's last BatchNorm folded into bias); X and Y complex [rows][F]. The
+ * inverse real FFT ignores the imaginary parts of bins 0 and N/2: clear them so that
+ * every FFT library agrees. */
+__kernel void apply_mask(__global const float *mask, __global const float *bias,
+                         __global const float2 *X, __global float2 *Y, int F, int rows)
+{
+    int f = get_global_id(0), row = get_global_id(1);
+    if (f >= F || row >= rows)
+        return;
+    size_t k = (size_t)row * F + f;
+    float m = fmax(mask[k] + bias[f], 0.0f);
+    float2 y = m * X[k];
+    if (f == 0 || f == F - 1)
+        y.y = 0.0f;
+    Y[k] = y;
 }

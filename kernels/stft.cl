@@ -1,4 +1,4 @@
-/* STFT framing and inverse-STFT overlap-add (MRX-SPEC steps 1 and 7).
+/* STFT framing and inverse-STFT overlap-add (docs/network.md steps 1 and 7).
  * Layouts: audio [B][L]; frames [B*T][N]; spectra [B*T][F] complex (float2), F = N/2 + 1. */
 
 /* Index into x for padded position p, padding N/2 on each side by mirror reflection
@@ -36,23 +36,6 @@ __kernel void spectrum_magnitude(__global const float2 *X, __global float *mag, 
         return;
     float2 v = X[(size_t)row * F + f];
     mag[(size_t)row * F + f] = hypot(v.x, v.y);
-}
-
-/* Y = relu(mask + bias) * X, the decoder's last BatchNorm folded into bias. The
- * inverse real FFT ignores the imaginary parts of bins 0 and N/2: clear them so that
- * every FFT library agrees. */
-__kernel void apply_mask(__global const float *mask, __global const float *bias,
-                         __global const float2 *X, __global float2 *Y, int F, int rows)
-{
-    int f = get_global_id(0), row = get_global_id(1);
-    if (f >= F || row >= rows)
-        return;
-    size_t k = (size_t)row * F + f;
-    float m = fmax(mask[k] + bias[f], 0.0f);
-    float2 y = m * X[k];
-    if (f == 0 || f == F - 1)
-        y.y = 0.0f;
-    Y[k] = y;
 }
 
 /* out[base + b*L + n] (+)= sum_t frames[b*T+t][p - t*hop] * w / sum_t w^2, p = n + N/2: the

@@ -1,5 +1,5 @@
 /* The BiLSTM branches on the device (input-projection GEMMs plus the recurrence
- * kernel) against a double-precision CPU LSTM written from MRX-SPEC step 4, fed the
+ * kernel) against a double-precision CPU LSTM written from docs/network.md step 4, fed the
  * raw PyTorch-layout weights. Pass: at least 90 dB SNR per branch output and for the
  * branch average. SEED=N replays a run. */
 #include <math.h>
@@ -82,7 +82,7 @@ static int run_case(int hidden, int layers, int S, int B, int T, tu_rng *rng, ui
     if (mrxcl_acts_ensure(ctx, rows, rows) ||
         clEnqueueWriteBuffer(ctx->cl.queue, ctx->a.D, CL_TRUE, 0, sizeof(float) * rows * 2 * hidden, D, 0,
                              NULL, NULL) ||
-        mrxcl_bilstm(ctx, rows, B, T) ||
+        mrxcl_bilstm(ctx, rows, B, T) || mrxcl_branches_average(ctx, rows) ||
         clEnqueueReadBuffer(ctx->cl.queue, ctx->a.y[(layers - 1) % 2], CL_TRUE, 0,
                             sizeof(float) * S * rows * hidden, Y, 0, NULL, NULL) ||
         clEnqueueReadBuffer(ctx->cl.queue, ctx->a.D, CL_TRUE, 0, sizeof(float) * rows * 2 * hidden, D, 0,

@@ -4,6 +4,9 @@
  *   separated one by one with mrxcl_separate and joined here in double by the plan and
  *   cross-fade of include/mrxcl.h (1e-5 of the largest sample); ALL makes the stems sum
  *   to the input, MUSIC_SFX leaves speech as PASS has it;
+ * - whole with ALL equals mrxcl_separate followed by mrxcl_consistency_apply bit for bit;
+ *   mrxcl_consistency_apply on random stems equals the residual shared in double (1e-6
+ *   of the largest sample) for each mode, and refuses a bad mode or buffers;
  * - every frame is read once and written once per source, in order; progress reaches
  *   the end once per piece; a failing read or write callback stops it with
  *   MRXCL_ERR_CALLBACK and no callback is called after; bad parameters are refused.
@@ -135,6 +138,61 @@ static int reference(mrxcl_context *ctx, const float *x, size_t L, int rate, siz
     return rc;
 }
 
+/* mrxcl_consistency_apply on random stems against the residual shared in double: each
+ * mode, the model's (PASS for this model), and refusals. Returns the failures. */
+static int check_consistency_apply(mrxcl_context *ctx, tu_rng *rng, size_t L)
+{
+    float *x = malloc(sizeof(float) * C * L), *y = malloc(sizeof(float) * S * C * L);
+    double *ref = malloc(sizeof(double) * S * C * L);
+    const float *in[C];
+    float *out[S * C];
+    int fails = 0;
+    for (int c = 0; c < C; c++)
+        in[c] = x + (size_t)c * L;
+    for (int i = 0; i < S * C; i++)
+        out[i] = y + (size_t)i * L;
+    for (int mode = 0; mode < 4; mode++) {
+        /* takers per mode, sources music, speech, sfx; MODEL is PASS for this model */
+        static const int takes[4][S] = {{0, 0, 0}, {1, 1, 1}, {1, 0, 1}, {0, 0, 0}};
+        int n_takers = takes[mode][0] + takes[mode][1] + takes[mode][2];
+        double err = 0.0, peak = 0.0;
+        for (size_t i = 0; i < (size_t)C * L; i++)
+            x[i] = (float)(0.3 * tu_gauss(rng));
+        for (size_t i = 0; i < (size_t)S * C * L; i++)
+            ref[i] = y[i] = (float)(0.2 * tu_gauss(rng));
+        for (int c = 0; c < C; c++)
+            for (size_t k = 0; k < L; k++) {
+                double sum = 0.0;
+                for (int s = 0; s < S; s++)
+                    sum += ref[(s * C + c) * L + k];
+                for (int s = 0; s < S; s++)
+                    if (takes[mode][s])
+                        ref[(s * C + c) * L + k] += ((double)in[c][k] - sum) / n_takers;
+            }
+        int rc = mrxcl_consistency_apply(ctx, (mrxcl_consistency)mode, in, C, L, out);
+        for (size_t i = 0; i < (size_t)S * C * L; i++) {
+            peak = fmax(peak, fabs(ref[i]));
+            err = fmax(err, fabs(y[i] - ref[i]));
+        }
+        if (rc || !(err <= 1e-6 * peak)) {
+            printf("FAIL: mrxcl_consistency_apply mode %d: status %d (%s), max error %.3g of peak "
+                   "%.3g\n", mode, rc, mrxcl_last_error(ctx), err, peak);
+            fails++;
+        }
+    }
+    if (mrxcl_consistency_apply(ctx, (mrxcl_consistency)7, in, C, L, out) != MRXCL_ERR_INVALID_ARGUMENT ||
+        !mrxcl_last_error(ctx)[0] ||
+        mrxcl_consistency_apply(ctx, MRXCL_CONSISTENCY_ALL, NULL, C, L, out) != MRXCL_ERR_INVALID_ARGUMENT ||
+        mrxcl_consistency_apply(ctx, MRXCL_CONSISTENCY_ALL, in, 0, L, out) != MRXCL_ERR_INVALID_ARGUMENT) {
+        printf("FAIL: mrxcl_consistency_apply accepted a bad mode, NULL input or 0 channels\n");
+        fails++;
+    }
+    free(x);
+    free(y);
+    free(ref);
+    return fails;
+}
+
 int main(void)
 {
     uint64_t seed = tu_seed();
@@ -180,6 +238,28 @@ int main(void)
             fails++;
         }
     }
+
+    /* whole, gain 1, ALL: mrxcl_separate then mrxcl_consistency_apply, the same code */
+    {
+        const float *in[C] = {x, x + L};
+        float *out[S * C];
+        for (int i = 0; i < S * C; i++)
+            out[i] = whole + (size_t)i * L;
+        rc = mrxcl_separate(ctx, in, C, L, rate, out);
+        if (!rc)
+            rc = mrxcl_consistency_apply(ctx, MRXCL_CONSISTENCY_ALL, in, C, L, out);
+        mrxcl_stream_params p = mrxcl_stream_default_params();
+        p.piece_seconds = 0;
+        p.consistency = MRXCL_CONSISTENCY_ALL;
+        io_reset(&t, x, y, L);
+        int rs = mrxcl_separate_stream(ctx, &p, C, L, rate, on_read, on_write, on_progress, &t);
+        if (rc || rs || memcmp(y, whole, sizeof(float) * S * C * L) != 0) {
+            printf("FAIL: whole, ALL: status %d/%d, %s\n", rc, rs,
+                   rc || rs ? mrxcl_last_error(ctx) : "not identical to separate + consistency_apply");
+            fails++;
+        }
+    }
+    fails += check_consistency_apply(ctx, &rng, L);
 
     /* pieces: random lengths, gain and each mode */
     for (int mode = 0; mode < 3; mode++) {
