@@ -2,11 +2,10 @@
  *
  * CLBlast picks kernel parameters per device from a built-in database; for a CPU
  * device under PoCL it has no entry and falls back to GPU-shaped defaults, which run
- * the main GEMM kernel at about 1 GFLOP/s on a 2-core AVX-512 EPYC (1024^3,
- * clblast_tuner_xgemm's reference). The values below came from clblast_tuner_xgemm
- * (Debian's clblast-utils) on that machine under PoCL 3.1 and run it at 80 GFLOP/s;
- * see bench/README.md to tune again. They are applied to CPU devices only: GPUs keep
- * CLBlast's own tuned database. */
+ * the main GEMM kernel far below the CPU's speed. The values below came from
+ * clblast_tuner_xgemm (Debian's clblast-utils) on a 2-core AVX-512 CPU under PoCL 3.1;
+ * bench/README.md has the figures measured there and says how to tune again. They are
+ * applied to CPU devices only: GPUs keep CLBlast's own tuned database. */
 #include <clblast_c.h>
 #include <stdlib.h>
 #include <string.h>

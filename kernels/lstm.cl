@@ -1,4 +1,4 @@
-/* The recurrence of the BiLSTM branches (MRX-SPEC step 4). The input projections
+/* The recurrence of the BiLSTM branches (docs/network.md step 4). The input projections
  * W_ih x_t for every step are one GEMM beforehand; what remains is sequential in t.
  *
  * One work-group runs one (branch s, direction d, channel b) sequence from its first
@@ -9,8 +9,8 @@
  *
  * LSTM_VEC (a -D define, 4 where H allows, else 1): units per group. With 4, weight
  * rows are read 16 bytes at a time and the arithmetic is explicit SIMD, which CPU
- * devices (PoCL) turn into vector code far more reliably than a scalar kernel (4.5x
- * faster there), and which saves load instructions on GPUs.
+ * devices (PoCL) turn into vector code far more reliably than a scalar kernel (see
+ * bench/README.md for the measurement), and which saves load instructions on GPUs.
  *
  * gx    [S][B*T][8H]  W_ih x_t, forward gates in columns 0..4H-1, backward 4H..8H-1
  * whh_t [S][2][H][4H] recurrent weights transposed: row k holds the 4H gate weights of
