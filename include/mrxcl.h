@@ -87,8 +87,8 @@ MRXCL_API void mrxcl_log_set(mrxcl_log_callback callback, void *user_data);
 
 typedef struct mrxcl_model mrxcl_model;
 
-/* What mrxcl_separate_stream() does with the residual, the input less the sum of the
- * stems (MRX-SPEC, the authors' script; see mrxcl_stream_params below). */
+/* What mrxcl_separate_stream() and mrxcl_consistency_apply() do with the residual, the
+ * input less the sum of the stems (docs/network.md, "Around the network"). */
 typedef enum mrxcl_consistency {
     MRXCL_CONSISTENCY_PASS = 0,
     MRXCL_CONSISTENCY_ALL = 1,
