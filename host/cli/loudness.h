@@ -1,10 +1,11 @@
 /* Integrated loudness (ITU-R BS.1770-4, EBU R 128) of an input, with libebur128, for
- * separating it at the level the models were trained at (MRX-SPEC: the authors' script
- * measures the input, separates it at -27 LUFS and undoes the gain on every stem).
+ * separating it at the level the models were trained at (docs/network.md, "Around the
+ * network": the authors' script measures the input, separates it at -27 LUFS and undoes
+ * the gain on every stem).
  *
  * Channel weights follow BS.1770-4 by position, in WAV/SMPTE channel order: one to three
  * channels are L, R, C (weight 1; mono is not counted twice); four or five add the
- * surrounds at 1.41 (pyloudnorm's weights, which the spec names); six are 5.1, whose
+ * surrounds at 1.41 (pyloudnorm's weights, which docs/network.md names); six are 5.1, whose
  * fourth channel, the LFE, is left out; channels past six are rear channels, weight 1.
  */
 #ifndef MRXCL_CLI_LOUDNESS_H

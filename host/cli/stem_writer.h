@@ -1,54 +1,19 @@
-/* Audio file input and atomic multi-file output for the mrxcl command-line program.
+/* Atomic multi-file output for the mrxcl command-line program.
  *
- * Reading: any file libsndfile decodes, into planar float channels.
- * Writing: a stem_writer writes every stem to a hidden temporary file in the output
- * directory and renames them all into place only in stem_writer_commit(), after every
- * one was written and closed without error. Until then, and on any failure, the files
- * already in the directory are left alone and the temporary files are removed, also
- * when the process receives SIGINT, SIGTERM or SIGHUP (see stem_writer_handle_signals).
+ * A stem_writer writes every stem to a hidden temporary file in the output directory and
+ * renames them all into place only in stem_writer_commit(), after every one was written
+ * and closed without error. Until then, and on any failure, the files already in the
+ * directory are left alone and the temporary files are removed, also when the process
+ * receives SIGINT, SIGTERM or SIGHUP (see stem_writer_handle_signals).
  *
  * Functions that can fail return 0 on success and -1 on failure, with a message that
  * names the file in err (err_size bytes, always terminated).
  */
-#ifndef MRXCL_CLI_AUDIO_IO_H
-#define MRXCL_CLI_AUDIO_IO_H
+#ifndef MRXCL_CLI_STEM_WRITER_H
+#define MRXCL_CLI_STEM_WRITER_H
 
 #include <stddef.h>
 
-/* ---- input ------------------------------------------------------------------- */
-typedef struct audio_buffer {
-    int channels;
-    int sample_rate;
-    size_t frames;
-    float **data; /* data[c], c < channels: `frames` samples each, one allocation per channel */
-} audio_buffer;
-
-/* Reads the whole file. A file with no frames is an error ("has no audio"). */
-int audio_read(const char *path, audio_buffer *audio, char *err, size_t err_size);
-
-/* Reading in order, a stretch at a time (for inputs too long to hold whole). */
-typedef struct audio_reader audio_reader;
-/* Opens and checks the file: missing, a directory, undecodable, no channels, a
- * header that says 0 frames are errors. NULL on failure, with the message in err. */
-audio_reader *audio_reader_open(const char *path, char *err, size_t err_size);
-int audio_reader_channels(const audio_reader *reader);
-int audio_reader_sample_rate(const audio_reader *reader);
-/* The frame count the header gives; -1 if it gives none (a stream of unknown length). */
-long long audio_reader_frames(const audio_reader *reader);
-const char *audio_reader_path(const audio_reader *reader);
-/* Reads up to `frames` frames into channel[c] (planar); *got says how many; fewer
- * than asked means the input ended. -1 on a read error, with the message in err. */
-int audio_reader_read(audio_reader *reader, float *const *channel, size_t frames, size_t *got,
-                      char *err, size_t err_size);
-/* The same, interleaved as the file holds them (frames x channels). */
-int audio_reader_read_interleaved(audio_reader *reader, float *interleaved, size_t frames,
-                                  size_t *got, char *err, size_t err_size);
-/* Accepts NULL. */
-void audio_reader_close(audio_reader *reader);
-/* Frees the channels; accepts a zeroed or already freed buffer. */
-void audio_free(audio_buffer *audio);
-
-/* ---- output ------------------------------------------------------------------ */
 typedef enum audio_format { AUDIO_WAV, AUDIO_FLAC, AUDIO_OGG } audio_format;
 typedef enum audio_subtype {
     AUDIO_SUBTYPE_DEFAULT, /* wav: float, flac: pcm24, ogg: Vorbis */
@@ -97,11 +62,9 @@ int stem_writer_write(stem_writer *writer, int stem, const float *const *channel
 int stem_writer_commit(stem_writer *writer, char *err, size_t err_size);
 /* Closes and removes every temporary file and frees the writer. Accepts NULL. */
 void stem_writer_abort(stem_writer *writer);
-/* The final path of stem i ("DIR/music.wav"). */
-const char *stem_writer_path(const stem_writer *writer, int stem);
 
 /* A signal that arrived while stem_writer_commit() was renaming (which it does not
  * interrupt), 0 if none. The caller should exit with 128 + it after a commit. */
 int stem_writer_pending_signal(void);
 
-#endif /* MRXCL_CLI_AUDIO_IO_H */
+#endif /* MRXCL_CLI_STEM_WRITER_H */

@@ -1,14 +1,14 @@
-/* Audio file input and atomic multi-file output for the mrxcl command-line program.
- * See audio_io.h for the contract. */
+/* Atomic multi-file output for the mrxcl command-line program: temporary files renamed
+ * into place, and the signal handlers that remove them. See stem_writer.h. */
 #define _POSIX_C_SOURCE 200809L
 
-#include "audio_io.h"
+#include "stem_writer.h"
+
+#include "common.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,221 +19,7 @@
 #include <sndfile.h>
 
 #define PATH_CAP 4096
-#define READ_CHUNK_FRAMES 65536
 #define WRITE_CHUNK_FRAMES 4096
-
-static void set_err(char *err, size_t err_size, const char *fmt, ...)
-{
-    if (!err || err_size == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_size, fmt, ap);
-    va_end(ap);
-}
-
-/* ---- input ------------------------------------------------------------------- */
-
-void audio_free(audio_buffer *audio)
-{
-    if (!audio)
-        return;
-    if (audio->data) {
-        for (int c = 0; c < audio->channels; c++)
-            free(audio->data[c]);
-        free(audio->data);
-    }
-    memset(audio, 0, sizeof *audio);
-}
-
-static int grow_channels(audio_buffer *audio, size_t capacity)
-{
-    if (capacity > SIZE_MAX / sizeof(float))
-        return -1;
-    for (int c = 0; c < audio->channels; c++) {
-        float *p = realloc(audio->data[c], capacity * sizeof(float));
-        if (!p)
-            return -1;
-        audio->data[c] = p;
-    }
-    return 0;
-}
-
-struct audio_reader {
-    SNDFILE *sf;
-    int fd;
-    SF_INFO info;
-    float *chunk; /* READ_CHUNK_FRAMES interleaved frames */
-    char path[PATH_CAP];
-};
-
-audio_reader *audio_reader_open(const char *path, char *err, size_t err_size)
-{
-    /* Open it ourselves: errno then says what is wrong ("No such file or directory",
-     * "Permission denied"), and a directory, which open() accepts, is caught here
-     * instead of reaching a decoder. */
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) {
-        set_err(err, err_size, "cannot open input '%s': %s", path, strerror(errno));
-        return NULL;
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
-        set_err(err, err_size, "input '%s' is a directory, not an audio file", path);
-        close(fd);
-        return NULL;
-    }
-    audio_reader *r = calloc(1, sizeof *r);
-    if (!r) {
-        set_err(err, err_size, "out of memory opening input '%s'", path);
-        close(fd);
-        return NULL;
-    }
-    r->fd = fd;
-    snprintf(r->path, sizeof r->path, "%s", path);
-    r->sf = sf_open_fd(fd, SFM_READ, &r->info, 0);
-    if (!r->sf) {
-        set_err(err, err_size, "cannot decode input '%s': %s", path, sf_strerror(NULL));
-        goto fail;
-    }
-    if (r->info.channels <= 0 || r->info.samplerate <= 0) {
-        set_err(err, err_size, "input '%s' has %d channels at %d Hz", path, r->info.channels,
-                r->info.samplerate);
-        goto fail;
-    }
-    if (r->info.frames == 0) {
-        set_err(err, err_size, "input '%s' has no audio (0 frames)", path);
-        goto fail;
-    }
-    r->chunk = malloc((size_t)READ_CHUNK_FRAMES * (size_t)r->info.channels * sizeof(float));
-    if (!r->chunk) {
-        set_err(err, err_size, "out of memory reading input '%s'", path);
-        goto fail;
-    }
-    return r;
-fail:
-    audio_reader_close(r);
-    return NULL;
-}
-
-int audio_reader_channels(const audio_reader *r) { return r->info.channels; }
-int audio_reader_sample_rate(const audio_reader *r) { return r->info.samplerate; }
-
-long long audio_reader_frames(const audio_reader *r)
-{
-    sf_count_t n = r->info.frames;
-    return n > 0 && n != SF_COUNT_MAX && (uint64_t)n < (uint64_t)(SIZE_MAX / sizeof(float)) ? (long long)n
-                                                                                            : -1;
-}
-
-const char *audio_reader_path(const audio_reader *r) { return r->path; }
-
-int audio_reader_read(audio_reader *r, float *const *channel, size_t frames, size_t *got,
-                      char *err, size_t err_size)
-{
-    const int C = r->info.channels;
-    size_t done = 0;
-    while (done < frames) {
-        size_t want = frames - done < READ_CHUNK_FRAMES ? frames - done : READ_CHUNK_FRAMES;
-        sf_count_t n = sf_readf_float(r->sf, r->chunk, (sf_count_t)want);
-        if (n <= 0)
-            break;
-        for (int c = 0; c < C; c++) {
-            float *dst = channel[c] + done;
-            const float *src = r->chunk + c;
-            for (sf_count_t i = 0; i < n; i++)
-                dst[i] = src[i * C];
-        }
-        done += (size_t)n;
-    }
-    *got = done;
-    if (sf_error(r->sf) != SF_ERR_NO_ERROR) {
-        set_err(err, err_size, "cannot read input '%s': %s", r->path, sf_strerror(r->sf));
-        return -1;
-    }
-    return 0;
-}
-
-int audio_reader_read_interleaved(audio_reader *r, float *interleaved, size_t frames, size_t *got,
-                                  char *err, size_t err_size)
-{
-    sf_count_t n = sf_readf_float(r->sf, interleaved, (sf_count_t)frames);
-    *got = n > 0 ? (size_t)n : 0;
-    if (sf_error(r->sf) != SF_ERR_NO_ERROR) {
-        set_err(err, err_size, "cannot read input '%s': %s", r->path, sf_strerror(r->sf));
-        return -1;
-    }
-    return 0;
-}
-
-void audio_reader_close(audio_reader *r)
-{
-    if (!r)
-        return;
-    if (r->sf)
-        sf_close(r->sf); /* closes nothing of ours: sf_open_fd(..., close_desc 0) */
-    close(r->fd);
-    free(r->chunk);
-    free(r);
-}
-
-int audio_read(const char *path, audio_buffer *audio, char *err, size_t err_size)
-{
-    memset(audio, 0, sizeof *audio);
-    audio_reader *r = audio_reader_open(path, err, err_size);
-    if (!r)
-        return -1;
-    int ret = -1;
-    float **dst = NULL;
-    audio->channels = r->info.channels;
-    audio->sample_rate = r->info.samplerate;
-    audio->data = calloc((size_t)audio->channels, sizeof *audio->data);
-    if (!audio->data)
-        goto oom;
-
-    /* The header's frame count, where there is one, sizes the buffers once; growth
-     * covers formats that do not know their length in advance. */
-    long long known = audio_reader_frames(r);
-    size_t capacity = known > 0 ? (size_t)known : READ_CHUNK_FRAMES;
-    if (grow_channels(audio, capacity) != 0)
-        goto oom;
-    dst = malloc((size_t)audio->channels * sizeof *dst);
-    if (!dst)
-        goto oom;
-    for (;;) {
-        if (audio->frames == capacity) {
-            /* Full: the end of the input, unless the header was short (or absent). */
-            if (grow_channels(audio, capacity + READ_CHUNK_FRAMES) != 0)
-                goto oom;
-            capacity += READ_CHUNK_FRAMES;
-        }
-        for (int c = 0; c < audio->channels; c++)
-            dst[c] = audio->data[c] + audio->frames;
-        size_t got = 0;
-        if (audio_reader_read(r, dst, capacity - audio->frames, &got, err, err_size) != 0)
-            goto done;
-        audio->frames += got;
-        if (audio->frames < capacity) /* the end of the input */
-            break;
-        if (known <= 0 && grow_channels(audio, capacity * 2) == 0) /* unknown length: double */
-            capacity *= 2;
-    }
-    if (audio->frames == 0) {
-        set_err(err, err_size, "input '%s' has no audio (0 frames)", path);
-        goto done;
-    }
-    ret = 0;
-    goto done;
-oom:
-    set_err(err, err_size, "out of memory reading input '%s' (%d channels, %lld frames)", path,
-            r->info.channels, (long long)r->info.frames);
-done:
-    free(dst);
-    audio_reader_close(r);
-    if (ret != 0)
-        audio_free(audio);
-    return ret;
-}
 
 /* ---- temporary files and signals --------------------------------------------- */
 
@@ -497,10 +283,10 @@ static int close_file(stem_file *f, char *err, size_t err_size)
         int e = sf_close(f->sf);
         f->sf = NULL;
         if (f->write_errno) {
-            set_err(err, err_size, "cannot write '%s': %s", f->final_path, strerror(f->write_errno));
+            format_message(err, err_size, "cannot write '%s': %s", f->final_path, strerror(f->write_errno));
             ret = -1;
         } else if (e != 0) {
-            set_err(err, err_size, "cannot write '%s': %s", f->final_path, sf_error_number(e));
+            format_message(err, err_size, "cannot write '%s': %s", f->final_path, sf_error_number(e));
             ret = -1;
         }
     }
@@ -509,11 +295,11 @@ static int close_file(stem_file *f, char *err, size_t err_size)
          * the page cache (network file systems, some full disks), and makes the
          * rename below replace old data with complete new data after a crash. */
         if (ret == 0 && fsync(f->fd) != 0 && errno != EINVAL && errno != EROFS) {
-            set_err(err, err_size, "cannot write '%s': %s", f->final_path, strerror(errno));
+            format_message(err, err_size, "cannot write '%s': %s", f->final_path, strerror(errno));
             ret = -1;
         }
         if (close(f->fd) != 0 && ret == 0) {
-            set_err(err, err_size, "cannot write '%s': %s", f->final_path, strerror(errno));
+            format_message(err, err_size, "cannot write '%s': %s", f->final_path, strerror(errno));
             ret = -1;
         }
         f->fd = -1;
@@ -542,13 +328,51 @@ void stem_writer_abort(stem_writer *writer)
     free(writer);
 }
 
+/* Creates and opens stem i's temporary file (DIR/.NAME.EXT.partial-XXXXXX). */
+static int open_stem_file(stem_writer *w, int i, const char *dir, const char *name,
+                          const char *ext, const SF_INFO *info, mode_t mask, char *err,
+                          size_t err_size)
+{
+    static SF_VIRTUAL_IO vio = {vio_get_filelen, vio_seek, vio_read, vio_write, vio_tell};
+    stem_file *f = &w->file[i];
+    w->n = i + 1;
+    if (!stem_name_is_safe(name)) {
+        format_message(err, err_size, "unsafe stem name '%s'", name);
+        return -1;
+    }
+    int a = snprintf(f->final_path, PATH_CAP, "%s/%s.%s", dir, name, ext);
+    int b = snprintf(f->temp_path, PATH_CAP, "%s/.%s.%s.partial-XXXXXX", dir, name, ext);
+    if (a < 0 || a >= PATH_CAP || b < 0 || b >= PATH_CAP) {
+        format_message(err, err_size, "output directory path is too long: '%s'", dir);
+        return -1;
+    }
+    f->fd = make_temp_file(f->temp_path, &f->slot);
+    if (f->fd < 0) {
+        format_message(err, err_size, "cannot create a file in output directory '%s': %s", dir,
+                       strerror(errno));
+        return -1;
+    }
+    fchmod(f->fd, 0666 & ~mask); /* best effort: some file systems have no modes */
+    SF_INFO fi = *info;
+    f->sf = sf_open_virtual(&vio, SFM_WRITE, &fi, f);
+    if (!f->sf) {
+        format_message(err, err_size, "cannot write '%s': %s", f->final_path,
+                       f->write_errno ? strerror(f->write_errno) : sf_strerror(NULL));
+        return -1;
+    }
+    int sub = info->format & SF_FORMAT_SUBMASK;
+    if (sub == SF_FORMAT_PCM_16 || sub == SF_FORMAT_PCM_24)
+        sf_command(f->sf, SFC_SET_CLIPPING, NULL, SF_TRUE);
+    return 0;
+}
+
 stem_writer *stem_writer_open(const char *dir, const char *const *names, int n,
                               audio_format format, audio_subtype subtype, int channels,
                               int sample_rate, size_t frames, char *err, size_t err_size)
 {
     if (n < 1 || n > STEM_WRITER_MAX_STEMS || channels < 1 || sample_rate < 1) {
-        set_err(err, err_size, "cannot write %d stems of %d channels at %d Hz", n, channels,
-                sample_rate);
+        format_message(err, err_size, "cannot write %d stems of %d channels at %d Hz", n,
+                       channels, sample_rate);
         return NULL;
     }
     SF_INFO info;
@@ -557,13 +381,13 @@ stem_writer *stem_writer_open(const char *dir, const char *const *names, int n,
     info.channels = channels;
     info.format = sndfile_format(format, subtype, channels, frames);
     if (!sf_format_check(&info)) {
-        set_err(err, err_size, "%s files cannot hold %d channels at %d Hz with this subtype",
-                audio_format_extension(format), channels, sample_rate);
+        format_message(err, err_size, "%s files cannot hold %d channels at %d Hz with this subtype",
+                       audio_format_extension(format), channels, sample_rate);
         return NULL;
     }
     stem_writer *w = calloc(1, sizeof *w);
     if (!w) {
-        set_err(err, err_size, "out of memory");
+        format_message(err, err_size, "out of memory");
         return NULL;
     }
     for (int i = 0; i < STEM_WRITER_MAX_STEMS; i++) {
@@ -573,47 +397,16 @@ stem_writer *stem_writer_open(const char *dir, const char *const *names, int n,
     w->channels = channels;
     w->interleaved = malloc((size_t)WRITE_CHUNK_FRAMES * (size_t)channels * sizeof(float));
     if (!w->interleaved) {
-        set_err(err, err_size, "out of memory");
+        format_message(err, err_size, "out of memory");
         goto fail;
     }
     /* mkstemp creates 0600 files; the stems should get what any new file gets. */
     mode_t mask = umask(0);
     umask(mask);
-    const char *ext = audio_format_extension(format);
-    SF_VIRTUAL_IO vio = {vio_get_filelen, vio_seek, vio_read, vio_write, vio_tell};
-    int pcm = (info.format & SF_FORMAT_SUBMASK) == SF_FORMAT_PCM_16 ||
-              (info.format & SF_FORMAT_SUBMASK) == SF_FORMAT_PCM_24;
-
-    for (int i = 0; i < n; i++) {
-        stem_file *f = &w->file[i];
-        w->n = i + 1;
-        if (!stem_name_is_safe(names[i])) {
-            set_err(err, err_size, "unsafe stem name '%s'", names[i]);
+    for (int i = 0; i < n; i++)
+        if (open_stem_file(w, i, dir, names[i], audio_format_extension(format), &info, mask, err,
+                           err_size) != 0)
             goto fail;
-        }
-        int a = snprintf(f->final_path, PATH_CAP, "%s/%s.%s", dir, names[i], ext);
-        int b = snprintf(f->temp_path, PATH_CAP, "%s/.%s.%s.partial-XXXXXX", dir, names[i], ext);
-        if (a < 0 || a >= PATH_CAP || b < 0 || b >= PATH_CAP) {
-            set_err(err, err_size, "output directory path is too long: '%s'", dir);
-            goto fail;
-        }
-        f->fd = make_temp_file(f->temp_path, &f->slot);
-        if (f->fd < 0) {
-            set_err(err, err_size, "cannot create a file in output directory '%s': %s", dir,
-                    strerror(errno));
-            goto fail;
-        }
-        fchmod(f->fd, 0666 & ~mask); /* best effort: some file systems have no modes */
-        SF_INFO fi = info;
-        f->sf = sf_open_virtual(&vio, SFM_WRITE, &fi, f);
-        if (!f->sf) {
-            set_err(err, err_size, "cannot write '%s': %s", f->final_path,
-                    f->write_errno ? strerror(f->write_errno) : sf_strerror(NULL));
-            goto fail;
-        }
-        if (pcm)
-            sf_command(f->sf, SFC_SET_CLIPPING, NULL, SF_TRUE);
-    }
     return w;
 fail:
     stem_writer_abort(w);
@@ -624,7 +417,7 @@ int stem_writer_write(stem_writer *writer, int stem, const float *const *channel
                       size_t frames, char *err, size_t err_size)
 {
     if (!writer || stem < 0 || stem >= writer->n || !writer->file[stem].sf) {
-        set_err(err, err_size, "internal error: no stem %d to write", stem);
+        format_message(err, err_size, "internal error: no stem %d to write", stem);
         return -1;
     }
     stem_file *f = &writer->file[stem];
@@ -639,23 +432,16 @@ int stem_writer_write(stem_writer *writer, int stem, const float *const *channel
         }
         sf_count_t put = sf_writef_float(f->sf, writer->interleaved, (sf_count_t)n);
         if (f->write_errno) {
-            set_err(err, err_size, "cannot write '%s': %s", f->final_path, strerror(f->write_errno));
+            format_message(err, err_size, "cannot write '%s': %s", f->final_path, strerror(f->write_errno));
             return -1;
         }
         if (put != (sf_count_t)n) {
-            set_err(err, err_size, "cannot write '%s': %s", f->final_path, sf_strerror(f->sf));
+            format_message(err, err_size, "cannot write '%s': %s", f->final_path, sf_strerror(f->sf));
             return -1;
         }
         done += n;
     }
     return 0;
-}
-
-const char *stem_writer_path(const stem_writer *writer, int stem)
-{
-    if (!writer || stem < 0 || stem >= writer->n)
-        return "";
-    return writer->file[stem].final_path;
 }
 
 static void sync_directory(const char *file_path)
@@ -679,7 +465,7 @@ static void sync_directory(const char *file_path)
 int stem_writer_commit(stem_writer *writer, char *err, size_t err_size)
 {
     if (!writer) {
-        set_err(err, err_size, "internal error: no writer");
+        format_message(err, err_size, "internal error: no writer");
         return -1;
     }
     for (int i = 0; i < writer->n; i++) {
@@ -691,8 +477,8 @@ int stem_writer_commit(stem_writer *writer, char *err, size_t err_size)
     for (int i = 0; i < writer->n; i++) {
         struct stat st;
         if (lstat(writer->file[i].final_path, &st) == 0 && S_ISDIR(st.st_mode)) {
-            set_err(err, err_size, "cannot replace '%s': it is a directory",
-                    writer->file[i].final_path);
+            format_message(err, err_size, "cannot replace '%s': it is a directory",
+                           writer->file[i].final_path);
             goto fail;
         }
     }
@@ -703,12 +489,12 @@ int stem_writer_commit(stem_writer *writer, char *err, size_t err_size)
         if (rename(f->temp_path, f->final_path) != 0) {
             int e = errno;
             if (renamed > 0)
-                set_err(err, err_size,
-                        "cannot rename '%s' to '%s': %s (%d earlier stems were already replaced)",
-                        f->temp_path, f->final_path, strerror(e), renamed);
+                format_message(err, err_size,
+                               "cannot rename '%s' to '%s': %s (%d earlier stems were already replaced)",
+                               f->temp_path, f->final_path, strerror(e), renamed);
             else
-                set_err(err, err_size, "cannot rename '%s' to '%s': %s", f->temp_path,
-                        f->final_path, strerror(e));
+                format_message(err, err_size, "cannot rename '%s' to '%s': %s", f->temp_path,
+                               f->final_path, strerror(e));
             break;
         }
         release_slot(f->slot);

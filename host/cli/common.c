@@ -1,0 +1,140 @@
+/* What every command shares. See common.h. */
+#define _POSIX_C_SOURCE 200809L
+
+#include "common.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void vprint_error(const char *fmt, va_list ap)
+{
+    fputs("mrxcl: error: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
+void print_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vprint_error(fmt, ap);
+    va_end(ap);
+}
+
+int usage_error(const char *command, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vprint_error(fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "Try 'mrxcl %s%s--help'.\n", command ? command : "", command ? " " : "");
+    return EXIT_USAGE;
+}
+
+void print_library_error(const mrxcl_context *ctx, int status, const char *fmt, ...)
+{
+    fputs("mrxcl: error: ", stderr);
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputs(": ", stderr);
+    }
+    const char *detail = mrxcl_last_error(ctx);
+    fputs(mrxcl_strerror(status), stderr);
+    if (detail && detail[0])
+        fprintf(stderr, ": %s", detail);
+    fputc('\n', stderr);
+    if (status == MRXCL_ERR_KERNEL_BUILD) {
+        const char *log = mrxcl_build_log(ctx);
+        if (log && log[0])
+            fprintf(stderr, "OpenCL build log:\n%s%s", log,
+                    log[strlen(log) - 1] == '\n' ? "" : "\n");
+        else
+            fputs("(the OpenCL implementation gave no build log)\n", stderr);
+    }
+}
+
+void format_message(char *err, size_t err_size, const char *fmt, ...)
+{
+    if (!err || err_size == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, err_size, fmt, ap);
+    va_end(ap);
+}
+
+mrxcl_model *load_model(const char *command, const char *path, const char **name,
+                        int *exit_code)
+{
+    if (!path || !path[0]) {
+        const char *env = getenv("MRXCL_MODEL");
+        if (env && env[0])
+            path = env;
+    }
+    int status = 0;
+    mrxcl_model *model = NULL;
+    if (path) {
+        *name = path;
+        model = mrxcl_model_load_file(path, &status);
+    } else {
+        /* the model built into the library, if this build has one */
+        *name = "the default model";
+        if (!mrxcl_has_default_model()) {
+            *exit_code = usage_error(command,
+                                     "no model given: use -m MODEL or set MRXCL_MODEL "
+                                     "(this build carries no default model)");
+            return NULL;
+        }
+        model = mrxcl_model_load_default(&status);
+    }
+    if (!model) {
+        const char *detail = mrxcl_last_error(NULL);
+        if (detail && strstr(detail, *name)) /* it names the file already */
+            print_library_error(NULL, status, NULL);
+        else
+            print_library_error(NULL, status, "cannot load model '%s'", *name);
+        *exit_code = EXIT_RUNTIME;
+    }
+    return model;
+}
+
+double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+double cpu_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int g_verbosity = 1; /* 0 quiet, 1 normal (warnings), 2 verbose (everything) */
+
+static void log_to_stderr(mrxcl_log_level level, const char *message, void *user_data)
+{
+    int verbosity = *(const int *)user_data;
+    static const char *const names[] = {"error", "warning", "info", "debug"};
+    int show = verbosity >= 2 || (verbosity == 1 && level == MRXCL_LOG_WARN);
+    if (show)
+        fprintf(stderr, "mrxcl: %s: %s\n", names[level >= 0 && level <= 3 ? level : 0], message);
+}
+
+void log_to_stderr_install(void)
+{
+    mrxcl_log_set(log_to_stderr, &g_verbosity);
+}
+
+void log_set_verbosity(int verbosity)
+{
+    g_verbosity = verbosity;
+}

@@ -1,0 +1,309 @@
+/* Option parsing and help for the mrxcl program. See options.h. */
+#include "options.h"
+
+#include "common.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum arg_kind {
+    ARG_FLAG,    /* int: set to 1 */
+    ARG_STRING,  /* const char *: the argument */
+    ARG_CHOICE,  /* int: index of the argument in `choices` */
+    ARG_SECONDS  /* double: a finite number >= 0 */
+} arg_kind;
+
+typedef struct option_spec {
+    const char *long_name;
+    char short_name; /* 0 if none */
+    arg_kind kind;
+    size_t offset; /* of the field that receives it, in the command's options struct */
+    const char *const *choices; /* ARG_CHOICE: NULL-terminated */
+    const char *metavar;
+    const char *help;
+    /* if set, `help` is a format with one %g for the default this returns */
+    double (*help_default)(void);
+} option_spec;
+
+static const char *const format_choices[] = {"wav", "flac", "ogg", NULL};   /* = audio_format */
+static const char *const subtype_choices[] = {"float", "pcm16", "pcm24", NULL};
+static const char *const onoff_choices[] = {"on", "off", NULL};
+/* docs/network.md, "Around the network": what to do with the mixture's residual (the
+ * input less the sum of the stems), before the loudness gain is undone; =
+ * mrxcl_consistency. "model" (the default) is the mode the model file names, pass when
+ * it names none. */
+static const char *const consistency_choices[] = {"pass", "all", "music_sfx", "model", NULL};
+
+const char *consistency_name(mrxcl_consistency mode)
+{
+    return mode >= 0 && mode <= MRXCL_CONSISTENCY_MODEL ? consistency_choices[mode] : "?";
+}
+
+static double default_piece_seconds(void)
+{
+    return mrxcl_stream_default_params().piece_seconds;
+}
+
+static double default_overlap_seconds(void)
+{
+    return mrxcl_stream_default_params().overlap_seconds;
+}
+
+#define SEP(field) offsetof(separate_options, field)
+static const option_spec separate_specs[] = {
+    {"output", 'o', ARG_STRING, SEP(output_dir), NULL, "DIR",
+     "write one file per source into DIR (created if missing)", NULL},
+    {"model", 'm', ARG_STRING, SEP(model), NULL, "MODEL",
+     "model file (.safetensors); default: $MRXCL_MODEL, else the built-in model", NULL},
+    {"device", 0, ARG_STRING, SEP(device), NULL, "D",
+     "OpenCL device: an index from 'mrxcl devices' or part of its name", NULL},
+    {"format", 0, ARG_CHOICE, SEP(format), format_choices, "wav|flac|ogg",
+     "output format (default wav; ogg is Vorbis)", NULL},
+    {"subtype", 0, ARG_CHOICE, SEP(subtype), subtype_choices, "float|pcm16|pcm24",
+     "sample format (default: float for wav, pcm24 for flac)", NULL},
+    {"loudness", 0, ARG_CHOICE, SEP(loudness), onoff_choices, "on|off",
+     "separate at -27 LUFS (BS.1770), the gain undone on the stems (default on)", NULL},
+    {"consistency", 0, ARG_CHOICE, SEP(consistency), consistency_choices,
+     "pass|all|music_sfx|model",
+     "what the stems miss of the input: pass leaves it; all: a share to each; music_sfx: half "
+     "to music, half to sfx; model (default): the model's own mode ('mrxcl info' shows it)",
+     NULL},
+    {"chunk", 0, ARG_SECONDS, SEP(chunk), NULL, "S",
+     "separate in pieces of S seconds, cross-faded (default %g; 0: the whole input at once)",
+     default_piece_seconds},
+    {"overlap", 0, ARG_SECONDS, SEP(overlap), NULL, "S",
+     "seconds by which pieces overlap (default %g; at most half of --chunk)",
+     default_overlap_seconds},
+    {"quiet", 'q', ARG_FLAG, SEP(quiet), NULL, NULL, "print nothing but errors", NULL},
+    {"verbose", 'v', ARG_FLAG, SEP(verbose), NULL, NULL, "print the library's log messages",
+     NULL},
+    {"help", 'h', ARG_FLAG, SEP(help), NULL, NULL, "show this help", NULL},
+};
+#undef SEP
+
+/* devices and info: --help alone, into an int. */
+static const option_spec help_only_specs[] = {
+    {"help", 'h', ARG_FLAG, 0, NULL, NULL, "show this help", NULL},
+};
+
+#define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+static int set_option(const char *command, const option_spec *spec, void *opts,
+                      const char *value)
+{
+    void *target = (char *)opts + spec->offset;
+    switch (spec->kind) {
+    case ARG_FLAG:
+        *(int *)target = 1;
+        return 0;
+    case ARG_STRING:
+        *(const char **)target = value;
+        return 0;
+    case ARG_CHOICE:
+        for (int i = 0; spec->choices[i]; i++) {
+            if (strcmp(value, spec->choices[i]) == 0) {
+                *(int *)target = i;
+                return 0;
+            }
+        }
+        return usage_error(command, "invalid value '%s' for --%s (expected %s)", value,
+                           spec->long_name, spec->metavar);
+    case ARG_SECONDS: {
+        char *end = NULL;
+        errno = 0;
+        double v = strtod(value, &end);
+        if (end == value || *end != '\0' || errno != 0 || !isfinite(v) || v < 0)
+            return usage_error(command, "invalid value '%s' for --%s (expected seconds >= 0)",
+                               value, spec->long_name);
+        *(double *)target = v;
+        return 0;
+    }
+    }
+    return EXIT_USAGE;
+}
+
+/* The words of one command line, and where the parser stands in them. */
+typedef struct parse_state {
+    const char *command;
+    const option_spec *specs;
+    int n_specs;
+    void *opts;
+    int argc;
+    char **argv;
+    int i; /* the word being parsed */
+} parse_state;
+
+/* "--name", "--name=VALUE", "--name VALUE" */
+static int parse_long_option(parse_state *ps)
+{
+    const char *name = ps->argv[ps->i] + 2;
+    const char *eq = strchr(name, '=');
+    size_t len = eq ? (size_t)(eq - name) : strlen(name);
+    const option_spec *spec = NULL;
+    for (int k = 0; k < ps->n_specs; k++) {
+        const char *long_name = ps->specs[k].long_name;
+        if (strlen(long_name) == len && strncmp(long_name, name, len) == 0)
+            spec = &ps->specs[k];
+    }
+    if (!spec)
+        return usage_error(ps->command, "unknown option '--%.*s'", (int)len, name);
+    const char *value = NULL;
+    if (spec->kind == ARG_FLAG) {
+        if (eq)
+            return usage_error(ps->command, "option '--%s' takes no value", spec->long_name);
+    } else if (eq) {
+        value = eq + 1;
+    } else if (ps->i + 1 < ps->argc) {
+        value = ps->argv[++ps->i];
+    } else {
+        return usage_error(ps->command, "option '--%s' needs a value (%s)", spec->long_name,
+                           spec->metavar);
+    }
+    return set_option(ps->command, spec, ps->opts, value) != 0 ? EXIT_USAGE : 0;
+}
+
+/* one or more short options: "-qv", "-o DIR", "-oDIR" */
+static int parse_short_options(parse_state *ps)
+{
+    for (const char *p = ps->argv[ps->i] + 1; *p; p++) {
+        const option_spec *spec = NULL;
+        for (int k = 0; k < ps->n_specs; k++) {
+            if (ps->specs[k].short_name && ps->specs[k].short_name == *p)
+                spec = &ps->specs[k];
+        }
+        if (!spec)
+            return usage_error(ps->command, "unknown option '-%c'", *p);
+        if (spec->kind == ARG_FLAG) {
+            set_option(ps->command, spec, ps->opts, NULL);
+            continue;
+        }
+        const char *value = p[1] ? p + 1 : (ps->i + 1 < ps->argc ? ps->argv[++ps->i] : NULL);
+        if (!value)
+            return usage_error(ps->command, "option '-%c' needs a value (%s)", *p,
+                               spec->metavar);
+        return set_option(ps->command, spec, ps->opts, value) != 0 ? EXIT_USAGE : 0;
+    }
+    return 0;
+}
+
+/* Parses argv[0..argc) (the words after the command) into the struct at `opts`. Options
+ * and positional arguments may be mixed; "--" ends the options. 0 or EXIT_USAGE. */
+static int parse_options(parse_state *ps, const char **positional, int max_positional,
+                         int *n_positional)
+{
+    *n_positional = 0;
+    int only_positional = 0;
+    for (ps->i = 0; ps->i < ps->argc; ps->i++) {
+        const char *arg = ps->argv[ps->i];
+        int rc = 0;
+        if (only_positional || arg[0] != '-' || arg[1] == '\0') {
+            if (*n_positional >= max_positional)
+                return usage_error(ps->command, "unexpected argument '%s'", arg);
+            positional[(*n_positional)++] = arg;
+        } else if (strcmp(arg, "--") == 0) {
+            only_positional = 1;
+        } else if (arg[1] == '-') {
+            rc = parse_long_option(ps);
+        } else {
+            rc = parse_short_options(ps);
+        }
+        if (rc != 0)
+            return EXIT_USAGE;
+    }
+    return 0;
+}
+
+int parse_separate_options(int argc, char **argv, separate_options *opt, const char **input,
+                           int *n_inputs)
+{
+    const separate_options none = {NULL, NULL, NULL, -1, -1, -1, -1, -1.0, -1.0, 0, 0, 0};
+    *opt = none;
+    parse_state ps = {"separate", separate_specs, COUNT(separate_specs), opt, argc, argv, 0};
+    return parse_options(&ps, input, 1, n_inputs);
+}
+
+int parse_help_only(const char *command, int argc, char **argv, int *help,
+                    const char **positional, int max_positional, int *n_positional)
+{
+    *help = 0;
+    parse_state ps = {command, help_only_specs, COUNT(help_only_specs), help, argc, argv, 0};
+    return parse_options(&ps, positional, max_positional, n_positional);
+}
+
+static void print_options(FILE *out, const option_spec *specs, int n_specs)
+{
+    for (int k = 0; k < n_specs; k++) {
+        const option_spec *s = &specs[k];
+        char left[64], help[512];
+        const char *metavar = s->metavar ? s->metavar : "";
+        const char *space = s->metavar ? " " : "";
+        if (s->short_name)
+            snprintf(left, sizeof left, "-%c, --%s%s%s", s->short_name, s->long_name, space,
+                     metavar);
+        else
+            snprintf(left, sizeof left, "    --%s%s%s", s->long_name, space, metavar);
+        if (s->help_default)
+            snprintf(help, sizeof help, s->help, s->help_default());
+        else
+            snprintf(help, sizeof help, "%s", s->help);
+        if (strlen(left) > 32) /* too wide for the column: the help on the next line */
+            fprintf(out, "  %s\n  %-32s %s\n", left, "", help);
+        else
+            fprintf(out, "  %-32s %s\n", left, help);
+    }
+}
+
+static void print_usage_lines(FILE *out, const char *command)
+{
+    int all = command == NULL;
+    fputs("Usage:\n", out);
+    if (all || strcmp(command, "separate") == 0)
+        fputs("  mrxcl separate INPUT -o DIR [-m MODEL] [options]\n", out);
+    if (all || strcmp(command, "devices") == 0)
+        fputs("  mrxcl devices\n", out);
+    if (all || strcmp(command, "info") == 0)
+        fputs("  mrxcl info [MODEL]\n", out);
+    if (all)
+        fputs("  mrxcl --help | --version\n", out);
+}
+
+static void print_separate_help(FILE *out)
+{
+    fprintf(out,
+            "\nseparate: read INPUT (any format libsndfile reads) and write one file per\n"
+            "source, named after the model's sources (DIR/music.wav, DIR/speech.wav,\n"
+            "DIR/sfx.wav), with the input's sample rate, channels and length. Files in\n"
+            "DIR are replaced only when every stem was written. The input is read and\n"
+            "separated in pieces (--chunk), so a film needs no more memory than a\n"
+            "%g s clip, and at -27 LUFS (--loudness), the level the models work at.\n",
+            default_piece_seconds());
+    print_options(out, separate_specs, COUNT(separate_specs));
+}
+
+void print_help(FILE *out, const char *command)
+{
+    int all = command == NULL;
+    if (all)
+        fputs("mrxcl: separate a film soundtrack into music, speech and sound effects\n"
+              "with the MRX network on OpenCL.\n\n",
+              out);
+    print_usage_lines(out, command);
+    if (all || strcmp(command, "separate") == 0)
+        print_separate_help(out);
+    if (all || strcmp(command, "devices") == 0)
+        fputs("\ndevices: list the OpenCL devices and their indices.\n", out);
+    if (all || strcmp(command, "info") == 0)
+        fputs("\ninfo: print a model's configuration, parameter count and consistency mode.\n", out);
+    fputs("\nEnvironment:\n"
+          "  MRXCL_MODEL       model file used when -m is not given\n"
+          "  MRXCL_DEVICE      device index or name part used when --device is not given\n"
+          "  MRXCL_KERNEL_DIR  read the OpenCL kernels (*.cl) from this directory\n",
+          out);
+    if (all || strcmp(command, "separate") == 0)
+        fputs("\nExample:\n"
+              "  mrxcl separate film.wav -o stems -m mrx.safetensors --format flac\n",
+              out);
+}

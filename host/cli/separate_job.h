@@ -1,0 +1,60 @@
+/* The input side of `mrxcl separate` and the callbacks mrxcl_separate_stream() calls:
+ * reading the input (in order from the file, or from memory when it had to be read
+ * whole), measuring its loudness first, writing the stems, showing progress and timing
+ * each piece. */
+#ifndef MRXCL_CLI_SEPARATE_JOB_H
+#define MRXCL_CLI_SEPARATE_JOB_H
+
+#include "audio_reader.h"
+#include "stem_writer.h"
+
+#include <stddef.h>
+
+typedef struct separate_job {
+    audio_reader *reader;      /* input read in order, or NULL: ... */
+    audio_buffer whole;        /* ... the input held whole (a stream of unknown length) */
+    size_t read_pos;
+    size_t frames;
+    int channels;
+    int sample_rate;
+    const char *input_path;
+    stem_writer *writer;
+    double io_seconds;         /* time spent in the read and write callbacks */
+    size_t pieces, pieces_done;
+    int show_progress;
+    /* per piece: seconds from the start of the separation (or the previous piece) and
+     * frames separated; pieces entries, filled by the progress callback */
+    double *piece_seconds;
+    size_t *piece_frames;
+    double t_start, t_last;
+    size_t frames_last;
+    char err[4096 + 512];
+} separate_job;
+
+/* Opens the input: a file is read as it is separated (and once before, for its
+ * loudness); a pipe, or a stream whose header gives no length, is read whole first.
+ * -1 with the message in job->err. */
+int separate_job_open_input(separate_job *job, const char *input_path);
+
+/* Integrated loudness of the whole input (LUFS; -HUGE_VAL when nothing passes the
+ * gates): from the buffer when it is held whole, else from a first pass over the file.
+ * -1 with the message in job->err. */
+int separate_job_measure_loudness(separate_job *job, double *lufs);
+
+/* Makes room to time `pieces` pieces and starts the clock; -1 if out of memory. */
+int separate_job_start(separate_job *job, size_t pieces, double now);
+
+/* The extra seconds the first piece took over the pace of the later ones (work done once,
+ * such as kernels compiled at their first launch), estimated from the median seconds per
+ * frame of the later pieces; -1 with fewer than 2 pieces. May be negative. */
+double separate_job_first_piece_extra(const separate_job *job);
+
+/* Frees what the job holds (not the writer). */
+void separate_job_close(separate_job *job);
+
+/* mrxcl_read_callback, mrxcl_write_callback, mrxcl_progress_callback; user is the job. */
+int separate_job_read(void *user, float *const *channel, size_t frames);
+int separate_job_write(void *user, int source, const float *const *channel, size_t frames);
+void separate_job_progress(void *user, size_t frames_done, size_t frames_total);
+
+#endif /* MRXCL_CLI_SEPARATE_JOB_H */
