@@ -405,6 +405,31 @@ if need_device "separate: device by name, MRXCL_MODEL"; then
     else not_ok "separate: device by name, MRXCL_MODEL" "${why%;}"; fi
 fi
 
+# A first run builds the kernels (PoCL: also at their first launch, in the first piece):
+# -v keeps that time apart from the separation's real-time factor. Words, not times,
+# are checked: how long a build takes depends on the machine and its kernel cache.
+if need_device "separate -v: kernel build apart from the real-time factor"; then
+    why=""
+    run "$BIN" separate "$WORK/mono16k.wav" -o "$WORK/verbose" -m "$MODEL" -v --chunk 0.2 --overlap 0.05
+    [ "$RC" -eq 0 ] || why="exit $RC;"
+    n=$(grep -Ec "^separated [0-9.]+ s of audio .* in [0-9.]+ s, [0-9.]+x real time on " "$WORK/stderr")
+    [ "$n" = 1 ] || why="$why $n timing lines, expected 1;"
+    grep -Eq "^mrxcl: kernel build and device setup: [0-9]+\.[0-9]+ s before separating, not counted above" \
+        "$WORK/stderr" || why="$why no setup time apart (pieces);"
+    grep -Eq "^mrxcl: the first piece took [0-9]+\.[0-9]+ s more .*: the separation alone ran at [0-9.]+x real time$" \
+        "$WORK/stderr" || why="$why no first piece apart;"
+    grep -Eq "times: .*kernel build and device setup [0-9.]+ s, read\+separate\+write [0-9.]+ s" \
+        "$WORK/stderr" || why="$why the times line does not name the setup;"
+    run "$BIN" separate "$WORK/mono16k.wav" -o "$WORK/verbose" -m "$MODEL" -v
+    [ "$RC" -eq 0 ] || why="$why one piece: exit $RC;"
+    grep -Eq "^mrxcl: kernel build and device setup: [0-9]+\.[0-9]+ s before separating" "$WORK/stderr" ||
+        why="$why no setup time apart (one piece);"
+    grep -q "^mrxcl: in one piece, the time above may include kernels" "$WORK/stderr" ||
+        why="$why one piece: no word on kernels built at their first launch;"
+    if [ -z "$why" ]; then ok "separate -v: kernel build apart from the real-time factor"
+    else not_ok "separate -v: kernel build apart from the real-time factor" "${why%;}"; fi
+fi
+
 # Long inputs are separated in cross-faded pieces (host/chunked.c), at -27 LUFS
 # (host/cli/loudness.c). The stems must match the PyTorch reference doing the same
 # (tools/ref_separate.py chunked() and at_level(), float64): pieces and --chunk 0 (whole)
