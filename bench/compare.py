@@ -41,10 +41,10 @@ def blas_library():
 def time_torch(model_path, seconds, channels, reps):
     import numpy as np
     import torch
-    import mrx_io
+    import mrx_ref
 
     torch.set_num_threads(os.cpu_count())
-    model, config = mrx_io.load_model(model_path)
+    model, config = mrx_ref.load_model(model_path)
     model.eval()
     L = int(seconds * config["sample_rate"])
     x = torch.from_numpy((np.random.default_rng(1).random((channels, L), dtype=np.float32) - 0.5) * 0.2)

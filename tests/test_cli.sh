@@ -474,7 +474,7 @@ import os, subprocess, sys, wave
 import numpy as np
 tools, binary, model_path, work, seed = sys.argv[1:6]
 sys.path.insert(0, tools)
-import mrx_io, ref_separate
+import mrx_io, mrx_ref, ref_separate
 from audio_io import read_wav
 os.makedirs(work)
 rng = np.random.default_rng(int(seed))
@@ -485,7 +485,7 @@ with wave.open(os.path.join(work, "in.wav"), "wb") as w:
     w.setnchannels(2); w.setsampwidth(2); w.setframerate(16000)
     w.writeframes(pcm.T.tobytes())
 x = pcm.astype(np.float32) / 32768.0  # as libsndfile reads PCM16
-model = mrx_io.load_model(model_path)[0].double()
+model = mrx_ref.load_model(model_path)[0].double()
 sources = mrx_io.read_model_file(model_path)[1]["sources"]
 sep = lambda v: ref_separate.separate(model, v, double=True)  # [S, C, n]
 off = ["--loudness", "off"]

@@ -106,7 +106,7 @@ def run_config(name, args, seed, tmp):
         model_path = os.path.join(tmp, name + ".safetensors")
         mrx_io.save_model(model_path, mrx_io.random_state_dict(config, seed), config)
     # The reference uses the weights exactly as stored (float32), in float64.
-    ref_model, _ = mrx_io.load_model(model_path)
+    ref_model, _ = mrx_ref.load_model(model_path)
     ref_model = ref_model.double()
     S = len(config["sources"])
     for L in lengths:

@@ -30,7 +30,7 @@ began from with train.py --init, or null for random weights), "commit" (that fil
 when known)}. "complete" is false when a run began from a file that recorded no history.
 
 This module needs only numpy and safetensors.numpy, so that make_random_model.py
-works on machines without torch; load_model() alone imports torch (and mrx_ref).
+works on machines without torch; mrx_ref.load_model() builds the PyTorch model from a file.
 """
 
 import json
@@ -421,22 +421,6 @@ def read_model_file(path, with_training=False):
         raise ModelError("%s: not a readable safetensors file (%s)" % (path, e))
     tensors = validate_state_dict(tensors, config)
     return (tensors, config, training) if with_training else (tensors, config)
-
-
-def load_model(path):
-    """Load an mrxcl model file: (mrx_ref.MRX in float32, eval mode; config dict)."""
-    import torch
-    import mrx_ref
-
-    tensors, config = read_model_file(path)
-    model = mrx_ref.MRX(**config)
-    sd = {k: torch.from_numpy(a) for k, a in tensors.items()}
-    missing, unexpected = model.load_state_dict(sd, strict=False)
-    missing = [k for k in missing if not k.endswith(".num_batches_tracked")]
-    if missing or unexpected:  # cannot happen after validate_state_dict
-        raise ModelError("state_dict mismatch: missing %s, unexpected %s" % (missing, unexpected))
-    model.eval()
-    return model, config
 
 
 # ---------------------------------------------------------------------------------

@@ -290,3 +290,16 @@ def state_dict_selfcheck(config=None):
     if not failures and list(got) != list(want):
         failures.append("state_dict order differs from the spec order")
     return failures
+
+
+def load_model(path):
+    """Load an mrxcl model file: (MRX in float32, eval mode; config dict)."""
+    tensors, config = mrx_io.read_model_file(path)
+    model = MRX(**config)
+    sd = {k: torch.from_numpy(a) for k, a in tensors.items()}
+    missing, unexpected = model.load_state_dict(sd, strict=False)
+    missing = [k for k in missing if not k.endswith(".num_batches_tracked")]
+    if missing or unexpected:  # cannot happen after validate_state_dict
+        raise mrx_io.ModelError("state_dict mismatch: missing %s, unexpected %s" % (missing, unexpected))
+    model.eval()
+    return model, config

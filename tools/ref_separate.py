@@ -148,7 +148,8 @@ def main(argv=None):
               % (args.input, data.size, C), file=sys.stderr)
         return 1
     try:
-        model, config = mrx_io.load_model(args.model)
+        import mrx_ref  # torch, only to separate
+        model, config = mrx_ref.load_model(args.model)
     except (OSError, mrx_io.ModelError) as e:
         print("ref_separate: %s: %s" % (args.model, e), file=sys.stderr)
         return 1

@@ -12,7 +12,7 @@ DIR holds track folders (at any depth; DnR's tr/cv/tt or one of them) each with 
 the references music.wav, speech.wav, sfx.wav. For each track the mixture is separated by the
 mrxcl binary (`mrxcl separate DIR/track/mix.wav -o TMP -m MODEL`, stems named after the
 model's sources as `mrxcl info` prints them; without -m, the model embedded in the binary) or, with --reference, by the PyTorch reference
-module (mrx_io.load_model, float32). Both bring each mixture to -27 LUFS first and undo the
+module (mrx_ref.load_model, float32). Both bring each mixture to -27 LUFS first and undo the
 gain on the stems, as `mrxcl separate` does by default (--loudness off: the bare network;
 DnR's and our validation mixtures are at -27 LUFS already, so it changes little there);
 --consistency all|music_sfx shares the residual among the stems as `mrxcl separate
@@ -292,11 +292,11 @@ class ReferenceSeparator:
     def __init__(self, model, device=None, chunk_s=0.0, overlap_s=0.0, loudness=True,
                  consistency="pass"):
         import torch
-        import mrx_io
+        import mrx_ref
 
         self.torch = torch
         self.device = torch.device(device or "cpu")
-        self.net, self.config = mrx_io.load_model(model)
+        self.net, self.config = mrx_ref.load_model(model)
         self.net = self.net.to(self.device).eval()
         self.sources = list(self.config["sources"])
         rate = self.config["sample_rate"]

@@ -688,7 +688,7 @@ def export(args):
                       consistency=consistency)
     os.replace(tmp, args.export)
     # Read it back and compare with the checkpoint on one second of noise.
-    back, _ = mrx_io.load_model(args.export)
+    back, _ = mrx_ref.load_model(args.export)
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(1, int(config["sample_rate"]), generator=gen) * 0.05
     with torch.no_grad():

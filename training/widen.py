@@ -35,6 +35,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [HERE, os.path.join(HERE, "..", "tools")]  # training/, the product's tools/
 import mrx_io  # noqa: E402
+import mrx_ref  # noqa: E402
 
 
 def _bn_grow(sd, out, prefix, n_old, n_new):
@@ -116,8 +117,8 @@ def widen_state_dict(sd, config, hidden, seed):
 def max_difference(path_a, path_b, seconds=3.0, seed=0):
     """Largest |difference| of the two model files' outputs on noise, and the output rms."""
     import torch
-    a, config = mrx_io.load_model(path_a)
-    b, _ = mrx_io.load_model(path_b)
+    a, config = mrx_ref.load_model(path_a)
+    b, _ = mrx_ref.load_model(path_b)
     g = torch.Generator().manual_seed(seed)
     x = 0.1 * torch.randn(2, int(seconds * config["sample_rate"]), generator=g)
     with torch.no_grad():
