@@ -22,8 +22,9 @@ pkgs=(build-essential cmake pkg-config
 # libopenblas0-openmp makes OpenBLAS the libblas.so.3 that Debian's python3-torch calls for
 # its matrix products (without it, the netlib reference BLAS: bench/README.md has the figures).
 # libebur128-1 is loaded by tools/audio_io.py (ref_separate.py's --loudness step).
+# groff-base renders the man page for ctest manpage.
 [ "$level" = build ] || pkgs+=(python3 python3-numpy python3-scipy python3-torch python3-pip
-                               libopenblas0-openmp libebur128-1)
+                               libopenblas0-openmp libebur128-1 groff-base)
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
 [ "$level" = build ] && exit 0
