@@ -78,8 +78,8 @@ for app in "$tmp/pkgconfig_app" "$tmp/app/find_package_app"; do
     # The shared library is found through the prefix, not the build tree.
     st=0
     LD_LIBRARY_PATH=$prefix/$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} "$app" || st=$?
-    if [ $shared -eq 1 ] && ! LD_LIBRARY_PATH=$prefix/$libdir ldd "$app" |
-        grep -q "$prefix/$libdir/libmrxcl.so"; then
+    if [ $shared -eq 1 ] &&
+        ! grep -q "$prefix/$libdir/libmrxcl.so" <<<"$(LD_LIBRARY_PATH=$prefix/$libdir ldd "$app")"; then
         echo "FAIL: $(basename "$app") does not load the installed libmrxcl.so"; st=1
     fi
     [ $st -eq 77 ] && exit 77

@@ -27,14 +27,17 @@ n=$(printf '%s\n' "$opts" | grep -c .)
 # The page's text as written: roff's \- is a hyphen, font changes \fB \fI \fR \fP go.
 text=$(sed -e 's/\\-/-/g' -e 's/\\f[BIRP]//g' -e 's/\\(em/ /g' "$page")
 for o in $opts; do
-    if ! printf '%s\n' "$text" | grep -qE -- "(^|[^A-Za-z0-9_-])${o}([^A-Za-z0-9_-]|$)"; then
+    # (a here-string: grep -q stops at the first match, which under pipefail would fail a
+    # pipe from printf with SIGPIPE)
+    if ! grep -qE -- "(^|[^A-Za-z0-9_-])${o}([^A-Za-z0-9_-]|$)" <<<"$text"; then
         echo "FAIL: $o is in --help but not in $page"
         fail=1
     fi
 done
-# ... and every command.
+# ... and every command has an entry: a .TP paragraph whose tag is ".B command".
 for c in $cmds; do
-    printf '%s\n' "$text" | grep -qE "^\.(B|TP|SS).*\<$c\>|^\.B $c" ||
+    awk -v c="$c" 'prev == ".TP" && $1 == ".B" && $2 == c { found = 1 } { prev = $0 }
+                   END { exit !found }' <<<"$text" ||
         { echo "FAIL: command $c has no entry in $page"; fail=1; }
 done
 
