@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # docs/mrxcl.1 against the program: every option (long and short) that `mrxcl --help` and
-# each command's --help print must appear in the man page, and the page must render
-# without a warning (groff -ww).
+# each command's --help print must appear in the man page, each command must have its
+# entry, the header must name the program's version, and the page must render without a
+# warning (groff -ww).
 # usage: test_manpage.sh MRXCL_BINARY MAN_PAGE
 set -uo pipefail
 bin=$1
@@ -40,6 +41,11 @@ for c in $cmds; do
                    END { exit !found }' <<<"$text" ||
         { echo "FAIL: command $c has no entry in $page"; fail=1; }
 done
+
+# The page's header names the program's version.
+version=$("$bin" --version | sed -n '1s/^mrxcl \([0-9][0-9.]*\).*/\1/p')
+grep -qE "^\.TH MRXCL 1 .*\"mrxcl $version\"" "$page" ||
+    { echo "FAIL: $page's .TH does not name mrxcl $version (mrxcl --version)"; fail=1; }
 
 if command -v groff >/dev/null; then
     warn=$(groff -man -ww -z "$page" 2>&1)
