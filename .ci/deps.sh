@@ -6,7 +6,8 @@
 #   bash .ci/deps.sh test    ... and the engine's tests: Python, numpy, scipy, PyTorch
 #                            (OpenBLAS) from Debian, safetensors from pip
 #   bash .ci/deps.sh [all]   ... and training's self-tests and tools (ctest -L training):
-#                            pip soundfile >= 0.12 and praat-parselmouth
+#                            pip soundfile >= 0.12 and praat-parselmouth; clang for the fuzz
+#                            targets (ctest -L fuzz)
 set -euo pipefail
 level=${1:-all}
 case "$level" in
@@ -25,6 +26,8 @@ pkgs=(build-essential cmake pkg-config
 # groff-base renders the man page for ctest manpage.
 [ "$level" = build ] || pkgs+=(python3 python3-numpy python3-scipy python3-torch python3-pip
                                libopenblas0-openmp libebur128-1 groff-base)
+# clang and its libFuzzer runtime build the fuzz targets (-DMRXCL_FUZZ=ON; .ci/run's ctest -L fuzz).
+[ "$level" != all ] || pkgs+=(clang libclang-rt-14-dev)
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
 [ "$level" = build ] && exit 0
