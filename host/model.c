@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "internal.h"
 
@@ -98,8 +99,11 @@ static int parse_config(const st_file *st, mrxcl_model_info *info)
         return mrxcl_fail(MRXCL_ERR_MODEL_FORMAT, "hidden = %d must be even (two LSTM directions)",
                           info->hidden);
 
-    if (!(v = st_meta(st, "window_lengths")) || strlen(v) >= sizeof buf)
+    if (!(v = st_meta(st, "window_lengths")))
         return mrxcl_fail(MRXCL_ERR_MODEL_FORMAT, "model metadata lacks 'window_lengths'");
+    if (strlen(v) >= sizeof buf)
+        return mrxcl_fail(MRXCL_ERR_MODEL_FORMAT, "model metadata 'window_lengths' is too long "
+                          "(%zu characters, at most %zu)", strlen(v), sizeof buf - 1);
     strcpy(buf, v);
     for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         char *end;
@@ -116,8 +120,11 @@ static int parse_config(const st_file *st, mrxcl_model_info *info)
     if (info->n_resolutions == 0)
         return mrxcl_fail(MRXCL_ERR_MODEL_FORMAT, "model metadata 'window_lengths' is empty");
 
-    if (!(v = st_meta(st, "sources")) || strlen(v) >= sizeof buf)
+    if (!(v = st_meta(st, "sources")))
         return mrxcl_fail(MRXCL_ERR_MODEL_FORMAT, "model metadata lacks 'sources'");
+    if (strlen(v) >= sizeof buf)
+        return mrxcl_fail(MRXCL_ERR_MODEL_FORMAT, "model metadata 'sources' is too long "
+                          "(%zu characters, at most %zu)", strlen(v), sizeof buf - 1);
     strcpy(buf, v);
     save = NULL;
     for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
@@ -477,11 +484,63 @@ mrxcl_model *mrxcl_model_load_memory(const void *data, size_t size, int *status)
     return m;
 }
 
+/* Reads the whole of f into a fresh buffer (*len bytes, plus one). A regular file is
+ * sized once; anything else (a FIFO, a pipe, a character device) is read in one pass,
+ * growing the buffer, since it can be read only once and has no size. */
+static int read_model_stream(FILE *f, const char *path, unsigned char **out, size_t *len)
+{
+    struct stat st;
+    unsigned char *buf = NULL;
+    size_t cap, n = 0;
+
+    *out = NULL;
+    *len = 0;
+    if (fstat(fileno(f), &st) != 0)
+        return mrxcl_fail(MRXCL_ERR_IO, "cannot read model '%s': %s", path, strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        return mrxcl_fail(MRXCL_ERR_IO, "model '%s' is a directory, not a model file", path);
+    if (S_ISREG(st.st_mode) && (unsigned long long)st.st_size >= (unsigned long long)SIZE_MAX)
+        return mrxcl_fail(MRXCL_ERR_OUT_OF_MEMORY, "model '%s' is too large to read", path);
+    cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : (size_t)1 << 20;
+    for (;;) {
+        if (n + 1 >= cap || !buf) {
+            unsigned char *p;
+            if (buf && cap > SIZE_MAX / 2) {
+                free(buf);
+                return mrxcl_fail(MRXCL_ERR_OUT_OF_MEMORY, "model '%s' is too large to read", path);
+            }
+            if (buf)
+                cap *= 2;
+            if (!(p = realloc(buf, cap))) {
+                free(buf);
+                return mrxcl_fail(MRXCL_ERR_OUT_OF_MEMORY, "out of memory reading model '%s'", path);
+            }
+            buf = p;
+        }
+        size_t want = cap - 1 - n, got = fread(buf + n, 1, want, f);
+        int c;
+        n += got;
+        if (got < want) /* the end, or an error */
+            break;
+        if (S_ISREG(st.st_mode) && (c = fgetc(f)) == EOF) /* exactly the size fstat gave */
+            break;
+        else if (S_ISREG(st.st_mode))
+            ungetc(c, f); /* it grew since: read on */
+    }
+    if (ferror(f)) {
+        free(buf);
+        return mrxcl_fail(MRXCL_ERR_IO, "cannot read model '%s': %s", path, strerror(errno));
+    }
+    *out = buf;
+    *len = n;
+    return MRXCL_OK;
+}
+
 mrxcl_model *mrxcl_model_load_file(const char *path, int *status)
 {
     FILE *f;
     unsigned char *buf = NULL;
-    long len = 0;
+    size_t len = 0;
     mrxcl_model *m = NULL;
     int rc = MRXCL_OK;
 
@@ -490,21 +549,16 @@ mrxcl_model *mrxcl_model_load_file(const char *path, int *status)
         rc = mrxcl_fail(MRXCL_ERR_INVALID_ARGUMENT, "model path is NULL");
         goto done;
     }
+    /* Opened once and read once: a FIFO or /dev/stdin has nothing to give a second time. */
     if (!(f = fopen(path, "rb"))) {
         rc = mrxcl_fail(MRXCL_ERR_IO, "cannot open model '%s': %s", path, strerror(errno));
         goto done;
     }
-    if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        rc = mrxcl_fail(MRXCL_ERR_IO, "cannot read model '%s': %s", path, strerror(errno));
-    } else if (!(buf = malloc((size_t)len + 1))) {
-        rc = mrxcl_fail(MRXCL_ERR_OUT_OF_MEMORY, "out of memory reading model '%s'", path);
-    } else if (fread(buf, 1, (size_t)len, f) != (size_t)len) {
-        rc = mrxcl_fail(MRXCL_ERR_IO, "cannot read model '%s' (is it a directory?)", path);
-    }
+    rc = read_model_stream(f, path, &buf, &len);
     fclose(f);
     if (!rc) {
         mrxcl_fail_quiet(1);
-        rc = load(buf, (size_t)len, &m);
+        rc = load(buf, len, &m);
         mrxcl_fail_quiet(0);
         if (rc) {
             /* The loader's message, with the file name in front, logged once. */

@@ -34,6 +34,10 @@ static int parse_metadata(const cJSON *meta, st_file *out)
     int n = cJSON_GetArraySize(meta), i = 0;
     if (!cJSON_IsObject(meta))
         return mrxcl_fail(MRXCL_ERR_MODEL_FORMAT, "__metadata__ is not a JSON object");
+    /* cJSON keeps both of two equal keys; a second __metadata__ would have replaced the
+     * first's arrays (a leak) and silently won. Which one a writer meant is unknowable. */
+    if (out->meta_keys)
+        return mrxcl_fail(MRXCL_ERR_MODEL_FORMAT, "the header holds __metadata__ twice");
     out->meta_keys = calloc((size_t)n + 1, sizeof(char *));
     out->meta_values = calloc((size_t)n + 1, sizeof(char *));
     if (!out->meta_keys || !out->meta_values)

@@ -166,6 +166,11 @@ static void test_valid(tu_rng *rng)
     tu_model_free(&m);
 }
 
+/* A 'sources' entry longer than the loader's 511 characters: said to be too long, not
+ * missing. */
+#define S60 "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefgh"
+#define LONG_SOURCES "music,speech,sfx," S60 S60 S60 S60 S60 S60 S60 S60 S60 S60
+
 static void test_bad_metadata(tu_rng *rng)
 {
     struct {
@@ -186,6 +191,8 @@ static void test_bad_metadata(tu_rng *rng)
          MRXCL_ERR_MODEL_FORMAT, "'consistency' = 'everything'", "consistency that is not a mode"},
         {{16000, 8, 3, {16, 32, 64}, 8, 2, 3, "a,b,c", "music_sfx"}, MRXCL_ERR_MODEL_FORMAT,
          "music and sfx", "consistency music_sfx with no sources named music and sfx"},
+        {{16000, 8, 3, {16, 32, 64}, 8, 2, 3, LONG_SOURCES, NULL}, MRXCL_ERR_MODEL_FORMAT,
+         "'sources' is too long", "sources of 617 characters"},
     };
     size_t k;
     for (k = 0; k < sizeof cases / sizeof cases[0]; k++) {
@@ -198,6 +205,37 @@ static void test_bad_metadata(tu_rng *rng)
         free(buf);
         tu_model_free(&m);
     }
+}
+
+/* A header with __metadata__ twice (cJSON keeps both): refused, and nothing of the first
+ * one leaks (the ASan build's LeakSanitizer checks that). */
+static void test_duplicate_metadata(tu_rng *rng)
+{
+    static const char extra[] = "\"__metadata__\":{\"format\":\"mrxcl-mrx-1\",\"note\":"
+                                "\"a first metadata object, whose strings must not leak\"},";
+    tu_model m;
+    size_t size, hlen = 0, k;
+    unsigned char *buf, *dup;
+    tu_model_random(&m, &CFG, rng);
+    buf = tu_serialize(&m, &CFG, &size);
+    for (k = 8; k-- > 0;)
+        hlen = (hlen << 8) | buf[k];
+    dup = malloc(size + sizeof extra);
+    if (!dup || buf[8] != '{') {
+        expect(0, "duplicate __metadata__: building the header");
+    } else {
+        size_t n = sizeof extra - 1, h2 = hlen + n;
+        for (k = 0; k < 8; k++)
+            dup[k] = (unsigned char)(h2 >> (8 * k));
+        dup[8] = '{';
+        memcpy(dup + 9, extra, n);
+        memcpy(dup + 9 + n, buf + 9, size - 9);
+        expect_reject(dup, size + n, MRXCL_ERR_MODEL_FORMAT, "__metadata__ twice",
+                      "header with __metadata__ twice");
+    }
+    free(dup);
+    free(buf);
+    tu_model_free(&m);
 }
 
 /* F16 storage: the same stems as an F32 model holding the F16-rounded values. */
@@ -271,6 +309,7 @@ int main(void)
 
     test_valid(&rng);
     test_bad_metadata(&rng);
+    test_duplicate_metadata(&rng);
     mutate_and_reject(&rng, drop_tensor, MRXCL_ERR_MODEL_MISMATCH, "_decoders.2.1.block.3.weight",
                       "missing tensor");
     mutate_and_reject(&rng, wrong_shape, MRXCL_ERR_MODEL_MISMATCH, "_encoders.1.layer.1.weight",
