@@ -26,10 +26,15 @@ static int plan_from(const mrxcl_stream_params *p, size_t frames, int sample_rat
     if (frames < 1 || sample_rate < 1)
         return mrxcl_fail(MRXCL_ERR_INVALID_ARGUMENT, "a stream needs frames >= 1 and a sample "
                           "rate (got %zu frames, %d Hz)", frames, sample_rate);
-    if (!isfinite(p->piece_seconds) || p->piece_seconds < 0 || p->piece_seconds > 1e7 ||
-        !isfinite(p->overlap_seconds) || p->overlap_seconds < 0 || p->overlap_seconds > 1e7)
+    if (!isfinite(p->piece_seconds) || p->piece_seconds < 0 || !isfinite(p->overlap_seconds) ||
+        p->overlap_seconds < 0)
         return mrxcl_fail(MRXCL_ERR_INVALID_ARGUMENT, "piece %g s, overlap %g s: lengths must be "
                           "finite and 0 or more", p->piece_seconds, p->overlap_seconds);
+    /* 1e7 s (116 days) keeps seconds x rate far inside size_t and llround's range. */
+    if (p->piece_seconds > 1e7 || p->overlap_seconds > 1e7)
+        return mrxcl_fail(MRXCL_ERR_INVALID_ARGUMENT, "a piece of %g s with an overlap of %g s is "
+                          "too long: each may last at most 1e7 s (116 days)", p->piece_seconds,
+                          p->overlap_seconds);
     size_t length = (size_t)llround(p->piece_seconds * sample_rate);
     size_t overlap = (size_t)llround(p->overlap_seconds * sample_rate);
     if (p->piece_seconds > 0 && length == 0)

@@ -193,6 +193,38 @@ static int check_consistency_apply(mrxcl_context *ctx, tu_rng *rng, size_t L)
     return fails;
 }
 
+/* Lengths out of bounds are refused by the plan, no device needed, each with a message
+ * that names what is wrong: a piece over 1e7 s is too long, not an overlap problem. */
+static int check_plan_messages(void)
+{
+    static const struct {
+        double piece, overlap;
+        const char *needle;
+    } cases[] = {
+        {1e8, 2.0, "too long"},
+        {30.0, 2e7, "too long"},
+        {NAN, 2.0, "finite"},
+        {-1.0, 0.0, "finite"},
+        {1.0, 0.6, "longer than half"},
+    };
+    int fails = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        mrxcl_stream_params p = mrxcl_stream_default_params();
+        mrxcl_stream_plan plan;
+        p.piece_seconds = cases[i].piece;
+        p.overlap_seconds = cases[i].overlap;
+        int rs = mrxcl_stream_plan_get(&p, 48000 * 60, 48000, &plan);
+        const char *msg = mrxcl_last_error(NULL);
+        if (rs != MRXCL_ERR_INVALID_ARGUMENT || !msg || !strstr(msg, cases[i].needle)) {
+            printf("FAIL: plan of %g s pieces, %g s overlap: status %d, message '%s', expected "
+                   "'%s'\n", cases[i].piece, cases[i].overlap, rs, msg ? msg : "",
+                   cases[i].needle);
+            fails++;
+        }
+    }
+    return fails;
+}
+
 int main(void)
 {
     uint64_t seed = tu_seed();
@@ -202,6 +234,7 @@ int main(void)
     size_t size;
     int skip = 0, fails = 0, rc;
     printf("seed=%llu\n", (unsigned long long)seed);
+    fails += check_plan_messages();
     tu_model_random(&m, &cfg, &rng);
     unsigned char *buf = tu_serialize(&m, &cfg, &size);
     mrxcl_context *ctx = tu_context(buf, size, &skip);
