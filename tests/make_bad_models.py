@@ -13,6 +13,7 @@ header, data), so it needs nothing but the standard library. Writes into OUTDIR:
     nan_weight.safetensors      one float32 weight set to NaN
     bad_dtype_i64.safetensors   one float32 tensor stored as I64 (same shape)
     bad_dtype_bf16.safetensors  one float32 tensor stored as BF16 (same shape)
+    long_sources.safetensors    metadata 'sources' of 600 characters (tensor "sources")
 
 and prints one line per file, "FILE TENSOR", naming the tensor it changed ("-" for
 the truncated file), so that a test can check that the error names it.
@@ -120,6 +121,12 @@ def main(argv):
     # bfloat16 is the upper half of a float32: a real conversion, not noise
     victim[3] = b"".join(victim[3][i + 2:i + 4] for i in range(0, len(victim[3]), 4))
     write("bad_dtype_bf16.safetensors", serialize(metadata, t), victim[0])
+
+    # A 'sources' entry of 600 characters: the loader must say it is too long, not missing.
+    long_meta = dict(metadata or {})
+    long_meta["sources"] = ",".join([long_meta.get("sources", "music,speech,sfx")] +
+                                    ["x" * 99] * 6)[:600]
+    write("long_sources.safetensors", serialize(long_meta, tensors), "sources")
     return 0
 
 

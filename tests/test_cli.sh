@@ -77,6 +77,46 @@ write("empty.wav", 16000, 1, 0)
 write("long.wav", 16000, 1, 16000 * 120)          # for the signal test: runs a while
 with open(os.path.join(work, "x.wav"), "wb") as f:
     f.write(random.Random(3).randbytes(4096))
+write("rate384k.wav", 384000, 1, 38400)           # above what Vorbis encodes
+# A WAV whose header promises 2 s of which it holds 0.5 s (a download cut short).
+write("full2s.wav", 16000, 1, 32000)
+with open(os.path.join(work, "full2s.wav"), "rb") as f:
+    blob = f.read()
+with open(os.path.join(work, "truncated.wav"), "wb") as f:
+    f.write(blob[:44 + 16000])
+import struct
+def write_float(name, rate, frames):  # WAVE_FORMAT_IEEE_FLOAT: rows of per-channel samples
+    ch = len(frames[0])
+    data = b"".join(struct.pack("<%df" % ch, *row) for row in frames)
+    fmt = struct.pack("<HHIIHH", 3, ch, rate, rate * ch * 4, ch * 4, 32)
+    with open(os.path.join(work, name), "wb") as f:
+        f.write(b"RIFF" + struct.pack("<I", 4 + 8 + len(fmt) + 8 + len(data)) + b"WAVE" +
+                b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" +
+                struct.pack("<I", len(data)) + data)
+rows = [[0.3 * math.sin(i / 7), 0.2 * math.sin(i / 9)] for i in range(16000)]
+rows[12345][1] = float("nan")
+write_float("nan.wav", 16000, rows)
+rows[12345][1] = 0.0
+rows[777][0] = float("inf")
+write_float("inf.wav", 16000, rows)
+write_float("rate10.wav", 10, [[0.3 * math.sin(i / 3)] for i in range(100)])  # 10 s at 10 Hz
+# More channels than libebur128's 64: the signal on channel 1, on channel 70, on both.
+rng = random.Random(5)
+sig = [int(8000 * math.sin(i / 7) + 2000 * rng.uniform(-1, 1)) for i in range(12800)]
+def write_on(name, channels, where):
+    data = array.array("h", bytes(2 * len(sig) * channels))
+    for i, v in enumerate(sig):
+        for c in where:
+            data[i * channels + c] = v
+    if sys.byteorder == "big":
+        data.byteswap()
+    with wave.open(os.path.join(work, name), "wb") as w:
+        w.setnchannels(channels); w.setsampwidth(2); w.setframerate(16000)
+        w.writeframes(data.tobytes())
+write_on("on1of1.wav", 1, [0])
+write_on("on1of70.wav", 70, [0])
+write_on("on70of70.wav", 70, [69])
+write_on("on1and70of70.wav", 70, [0, 69])
 EOF
 CLIP=$WORK/stereo22k.wav
 mkdir "$WORK/a-directory"
@@ -106,6 +146,21 @@ if tag == 3 and bits == 32:
 print(channels, rate, len(data) // align, nonfinite)
 EOF
 }
+
+# Whether two WAV files hold the same bytes in their data chunks.
+same_data() {
+    "$PY" - "$1" "$2" <<'EOF'
+import struct, sys
+def data(path):
+    blob, pos = open(path, "rb").read(), 12
+    while pos + 8 <= len(blob):
+        cid, size = blob[pos:pos + 4], struct.unpack_from("<I", blob, pos + 4)[0]
+        if cid == b"data":
+            return blob[pos + 8:pos + 8 + size]
+        pos += 8 + size + (size & 1)
+sys.exit(data(sys.argv[1]) is None or data(sys.argv[1]) != data(sys.argv[2]))
+EOF
+} 2>/dev/null
 
 # ---- helpers ------------------------------------------------------------------------
 n_dirs=0
@@ -209,9 +264,116 @@ expect_failure "undecodable input" 1 "decode|x.wav" "$BIN" separate "$WORK/x.wav
 expect_failure "zero-length input" 1 "has no audio|empty.wav" \
     "$BIN" separate "$WORK/empty.wav" -o @OUT@ -m "$MODEL"
 
+expect_failure "truncated WAV" 1 "truncated.wav|is truncated|announces 32000 frames" \
+    "$BIN" separate "$WORK/truncated.wav" -o @OUT@ -m "$MODEL"
+expect_failure "NaN in the input" 1 "nan.wav|NaN at sample 12345|channel 2" \
+    "$BIN" separate "$WORK/nan.wav" -o @OUT@ -m "$MODEL"
+expect_failure "Inf in the input, --loudness off" 1 "inf.wav|Inf at sample 777|channel 1" \
+    "$BIN" separate "$WORK/inf.wav" -o @OUT@ -m "$MODEL" --loudness off
+expect_failure "--chunk absurdly long" 2 "--chunk 1e+08 is absurd|at most 1e+07 s" \
+    "$BIN" separate "$CLIP" -o @OUT@ -m "$MODEL" --chunk 1e8
+expect_failure "--chunk too short" 2 "--chunk 0.0001 is shorter than the network can use|0.1 s" \
+    "$BIN" separate "$CLIP" -o @OUT@ -m "$MODEL" --chunk 0.0001 --overlap 0
+expect_failure "ogg above Vorbis's rates" 1 "200000 Hz|384000 Hz|Vorbis" \
+    "$BIN" separate "$WORK/rate384k.wav" -o @OUT@ -m "$MODEL" --format ogg
+
+# A header that claims 68 G frames (FLAC's 36-bit count) in a small file must size no
+# allocation: refused as truncated, with address space for nothing of the kind (the
+# pieces of --chunk 0 --loudness off, or the buffer of a piped input, were sized by it).
+# A FLAC cut at a frame boundary is refused as truncated too, as the WAV above.
+huge_flac_case() {
+    local name="header claiming 68 G frames"
+    # 8 GB of address space; a sanitizer build reserves terabytes of shadow: none there
+    VLIMIT=8000000
+    if grep -qa __asan_init "$BIN"; then VLIMIT=unlimited; fi
+    need_device "$name" || return
+    run "$BIN" separate "$WORK/full2s.wav" -o "$WORK/flacsrc" -m "$MODEL" --format flac -q
+    "$PY" - "$WORK/flacsrc/music.flac" "$WORK/huge.flac" "$WORK/cut.flac" <<'PYEOF'
+import sys
+b = bytearray(open(sys.argv[1], "rb").read())
+assert b[:4] == b"fLaC" and b[4] & 0x7F == 0  # STREAMINFO first
+# cut at the frame that starts nearest the middle: a FLAC that ends cleanly, short
+sync = [i for i in range(42, len(b) - 1) if b[i] == 0xFF and b[i + 1] in (0xF8, 0xF9)]
+open(sys.argv[3], "wb").write(b[:min(sync, key=lambda i: abs(i - len(b) // 2))])
+v = int.from_bytes(b[18:26], "big")  # rate, channels, bits, then the 36-bit frame count
+b[18:26] = ((v & ~((1 << 36) - 1)) | ((1 << 36) - 1)).to_bytes(8, "big")
+open(sys.argv[2], "wb").write(b)
+PYEOF
+    expect_failure "truncated FLAC" 1 "cut.flac|is truncated|announces 32000 frames" \
+        "$BIN" separate "$WORK/cut.flac" -o @OUT@ -m "$MODEL"
+    expect_failure "$name, --chunk 0" 1 "huge.flac|is truncated|68719476735" \
+        bash -c 'ulimit -v "$1"; shift; exec "$@"' _ "$VLIMIT" "$BIN" separate "$WORK/huge.flac" -o @OUT@ \
+        -m "$MODEL" --loudness off --chunk 0
+    expect_failure "$name, piped" 1 "is truncated|68719476735" \
+        bash -c 'ulimit -v "$1"; shift; exec "$@" <"$0"' "$WORK/huge.flac" "$VLIMIT" "$BIN" separate /dev/stdin \
+        -o @OUT@ -m "$MODEL"
+}
+huge_flac_case
+
+# Pipes and FIFOs are read once: the input is copied to an unlinked file in $TMPDIR
+# (nothing left there), the model read into memory; the stems are those of the file.
+pipe_case() {
+    local name="input from a pipe, a FIFO; model from a FIFO" why="" s
+    need_device "$name" || return
+    mkdir -p "$WORK/tmp" "$WORK/pipes"
+    run "$BIN" separate "$CLIP" -o "$WORK/pipes/file" -m "$MODEL" -q
+    [ "$RC" -eq 0 ] || why="$why the run on the file failed;"
+    run env TMPDIR="$WORK/tmp" bash -c 'cat "$1" | "$2" separate /dev/stdin -o "$3" -m "$4" -q' \
+        _ "$CLIP" "$BIN" "$WORK/pipes/pipe" "$MODEL"
+    [ "$RC" -eq 0 ] || why="$why pipe: exit $RC;"
+    mkfifo "$WORK/in.fifo" "$WORK/model.fifo"
+    cat "$CLIP" >"$WORK/in.fifo" &
+    cat "$MODEL" >"$WORK/model.fifo" &
+    run env TMPDIR="$WORK/tmp" timeout 120 "$BIN" separate "$WORK/in.fifo" -o "$WORK/pipes/fifo" \
+        -m "$WORK/model.fifo" -q
+    [ "$RC" -eq 0 ] || why="$why FIFOs: exit $RC;"
+    # a writer left blocked (the run did not open its FIFO) would hang the wait: free it
+    exec 8<>"$WORK/in.fifo" 9<>"$WORK/model.fifo"
+    exec 8<&- 9<&-
+    wait
+    for s in music speech sfx; do # the samples: a float WAV's PEAK chunk holds a time
+        same_data "$WORK/pipes/file/$s.wav" "$WORK/pipes/pipe/$s.wav" || why="$why pipe: $s.wav differs;"
+        same_data "$WORK/pipes/file/$s.wav" "$WORK/pipes/fifo/$s.wav" || why="$why FIFO: $s.wav differs;"
+    done
+    [ -z "$(ls -A "$WORK/tmp")" ] || why="$why left $(ls -A "$WORK/tmp" | head -1) in \$TMPDIR;"
+    if [ -z "$why" ]; then ok "$name"; else not_ok "$name" "${why%;}"; fi
+}
+pipe_case
+
+# Loudness beyond libebur128's 64 channels: BS.1770 sums the channels' energies, so a
+# signal on channel 1 of 70, or on channel 70 (weight 1), measures as the same signal
+# alone in a mono file, and on both 3.01 dB louder. Under 16 Hz there is no meter: the
+# input is separated at its own level with a warning.
+loudness_of() {
+    run "$BIN" separate "$1" -o "$WORK/loud" -m "$MODEL" -v
+    sed -n 's/.*input loudness \(-*[0-9.]*\) LUFS.*/\1/p' "$WORK/stderr"
+}
+loudness_case() {
+    local name="loudness of 70 channels; of 10 Hz" why="" mono one last both
+    need_device "$name" || return
+    mono=$(loudness_of "$WORK/on1of1.wav")
+    one=$(loudness_of "$WORK/on1of70.wav")
+    last=$(loudness_of "$WORK/on70of70.wav")
+    both=$(loudness_of "$WORK/on1and70of70.wav")
+    "$PY" -c 'import sys; m, a, b, c = map(float, sys.argv[1:])
+sys.exit(not (abs(a - m) < 0.01 and abs(b - m) < 0.01 and abs(c - m - 3.0103) < 0.01))' \
+        "$mono" "$one" "$last" "$both" 2>/dev/null ||
+        why="LUFS mono '$mono', ch 1 of 70 '$one', ch 70 '$last', both '$both';"
+    run "$BIN" separate "$WORK/rate10.wav" -o "$WORK/slow" -m "$MODEL"
+    [ "$RC" -eq 0 ] || why="$why 10 Hz: exit $RC;"
+    why="$why$(missing_phrases "cannot be measured at 10 Hz" "its own level")"
+    [ "$(wav_props "$WORK/slow/music.wav" 2>/dev/null)" = "1 10 100 0" ] || why="$why 10 Hz stems;"
+    if [ -z "$why" ]; then ok "$name"; else not_ok "$name" "${why%;}"; fi
+}
+loudness_case
+
 # ---- model errors ---------------------------------------------------------------------
 expect_failure "model: missing file" 1 "nomodel.safetensors|No such file" \
     "$BIN" separate "$CLIP" -o @OUT@ -m "$WORK/nomodel.safetensors"
+expect_failure "model: a directory" 1 "a-directory|is a directory" \
+    "$BIN" separate "$CLIP" -o @OUT@ -m "$WORK/a-directory"
+expect_failure "model: 'sources' too long" 1 "long_sources.safetensors|'sources' is too long" \
+    "$BIN" separate "$CLIP" -o @OUT@ -m "$WORK/bad/long_sources.safetensors"
 expect_failure "model: truncated" 1 "truncated.safetensors" \
     "$BIN" separate "$CLIP" -o @OUT@ -m "$WORK/bad/truncated.safetensors"
 for kind in wrong_shape missing_tensor nan_weight bad_dtype_i64 bad_dtype_bf16; do
@@ -630,6 +792,15 @@ else not_ok "output directory through a regular file" "${why%;}"; fi
 expect_failure "output directory is a file" 1 "not a directory|a-file" \
     "$BIN" separate "$CLIP" -o "$WORK/a-file" -m "$MODEL"
 
+ln -s "$WORK/nowhere" "$WORK/dangling"
+run "$BIN" separate "$CLIP" -o "$WORK/dangling" -m "$MODEL"
+why=""
+[ "$RC" -eq 1 ] || why="exit $RC, expected 1;"
+why="$why$(missing_phrases "dangling symbolic link" "$WORK/nowhere")"
+{ [ -L "$WORK/dangling" ] && [ ! -e "$WORK/nowhere" ]; } || why="$why the link or its target changed;"
+if [ -z "$why" ]; then ok "output directory is a dangling symlink"
+else not_ok "output directory is a dangling symlink" "${why%;}"; fi
+
 if need_device "short write (file size limit)"; then
     # ulimit -f 4096: writes past 4 MiB fail with EFBIG, as a full disk fails a write.
     # The stems of long.wav are 7.7 MB; the OpenCL compiler's cache files are smaller.
@@ -662,6 +833,45 @@ signal_case() {
 }
 signal_case TERM 143
 signal_case INT 130
+signal_case PIPE 141
+signal_case ALRM 142
+signal_case USR1 138
+
+# A reader of stderr that goes away: the next message raises SIGPIPE.
+if need_device "stderr piped into head"; then
+    rm -rf "$WORK/headed"
+    bash -c '"$1" separate -v "$2" -o "$3" -m "$4" 2>&1 | head -1 >/dev/null
+             exit "${PIPESTATUS[0]}"' _ "$BIN" "$WORK/long.wav" "$WORK/headed" "$MODEL"
+    RC=$?
+    if [ "$RC" -eq 141 ] && [ ! -e "$WORK/headed" ]; then ok "stderr piped into head"
+    else not_ok "stderr piped into head" "exit $RC, or left: $(ls -A "$WORK/headed" 2>/dev/null)"; fi
+fi
+
+# What a killed run (SIGKILL) leaves, a later run into DIR removes: the partials of its
+# stems whose process is gone; not those of a live process, of other names, or of the
+# old name form without a pid.
+if need_device "stale partial files"; then
+    new_outdir
+    sleep 60 &
+    live=$!
+    dead=$(bash -c 'echo $$')
+    for f in ".music.wav.partial-$dead-aaaaaa" ".sfx.flac.partial-$dead-bbbbbb" \
+        ".speech.wav.partial-$live-cccccc" ".other.wav.partial-$dead-dddddd" \
+        ".music.wav.partial-eeeeee"; do
+        echo x >"$OUT/$f"
+        touch -d '1 hour ago' "$OUT/$f"
+    done
+    run "$BIN" separate "$CLIP" -o "$OUT" -m "$MODEL" -q
+    why=""
+    [ "$RC" -eq 0 ] || why="exit $RC;"
+    left=$(cd "$OUT" && ls -A | grep partial | sort | tr '\n' ' ')
+    want=$(printf '%s\n' ".music.wav.partial-eeeeee" ".other.wav.partial-$dead-dddddd" \
+        ".speech.wav.partial-$live-cccccc" | sort | tr '\n' ' ')
+    [ "$left" = "$want" ] || why="$why left '$left', expected '$want';"
+    kill "$live" 2>/dev/null
+    wait "$live" 2>/dev/null
+    if [ -z "$why" ]; then ok "stale partial files"; else not_ok "stale partial files" "${why%;}"; fi
+fi
 
 # ---- info, devices ----------------------------------------------------------------------
 # The learned-parameter count must agree with tools/mrx_io.py's, which counts from the shapes.

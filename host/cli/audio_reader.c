@@ -7,6 +7,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +20,14 @@
 #include <sndfile.h>
 
 #define PATH_CAP 4096
+/* Frames per read: 65536, fewer for inputs of many channels, so that the read buffer
+ * stays at 4 MiB whatever channel count a header claims (libsndfile allows 1024). */
 #define READ_CHUNK_FRAMES 65536
+#define READ_CHUNK_SAMPLES (1u << 20)
+/* The whole-input buffer starts at no more than this many frames, whatever the header
+ * says, and grows with what is really read: a header claiming 68 G frames (FLAC's 36-bit
+ * count allows it) in a few bytes of file must not size an allocation. */
+#define WHOLE_START_FRAMES ((size_t)1 << 20)
 
 void audio_free(audio_buffer *audio)
 {
@@ -47,17 +56,130 @@ static int grow_channels(audio_buffer *audio, size_t capacity)
 
 struct audio_reader {
     SNDFILE *sf;
-    int fd;
+    int fd; /* the input, or the temporary copy of a non-regular one */
+    int spooled;
     SF_INFO info;
-    float *chunk; /* READ_CHUNK_FRAMES interleaved frames */
+    size_t chunk_frames;
+    float *chunk; /* chunk_frames interleaved frames */
+    size_t pos;   /* frames read since the start */
     char path[PATH_CAP];
 };
+
+/* A pipe, a FIFO or a terminal can be read once, and the input is read twice (loudness,
+ * then separation) or seeked by the decoder: copy it, as read, into a temporary file in
+ * $TMPDIR (else /tmp) that is unlinked at once, so that no exit, signal or crash can
+ * leave it behind. Returns the copy's descriptor, positioned at 0, or -1 with err set. */
+static int spool_input(int in, const char *path, char *err, size_t err_size)
+{
+    const char *tmpdir = getenv("TMPDIR");
+    if (!tmpdir || !tmpdir[0])
+        tmpdir = "/tmp";
+    char name[PATH_CAP];
+    int n = snprintf(name, sizeof name, "%s/mrxcl-input-XXXXXX", tmpdir);
+    if (n < 0 || (size_t)n >= sizeof name) {
+        format_message(err, err_size, "cannot copy input '%s': $TMPDIR is too long", path);
+        return -1;
+    }
+    /* No signal between mkstemp and unlink: the name must not outlive this call. */
+    sigset_t all, old;
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, &old);
+    int fd = mkstemp(name);
+    int e = errno;
+    if (fd >= 0)
+        unlink(name);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    if (fd < 0) {
+        format_message(err, err_size, "cannot copy input '%s' (not a regular file) to a "
+                       "temporary file in '%s': %s", path, tmpdir, strerror(e));
+        return -1;
+    }
+    char buf[1 << 16];
+    for (;;) {
+        ssize_t got = read(in, buf, sizeof buf);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            format_message(err, err_size, "cannot read input '%s': %s", path, strerror(errno));
+            goto fail;
+        }
+        if (got == 0)
+            break;
+        for (ssize_t done = 0; done < got;) {
+            ssize_t w = write(fd, buf + done, (size_t)(got - done));
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0) {
+                format_message(err, err_size, "cannot copy input '%s' (not a regular file) to a "
+                               "temporary file in '%s': %s", path, tmpdir,
+                               strerror(w < 0 ? errno : ENOSPC));
+                goto fail;
+            }
+            done += w;
+        }
+    }
+    if (lseek(fd, 0, SEEK_SET) != 0) {
+        format_message(err, err_size, "cannot read back the copy of input '%s': %s", path,
+                       strerror(errno));
+        goto fail;
+    }
+    return fd;
+fail:
+    close(fd);
+    return -1;
+}
+
+/* A WAV, RF64, AIFF or AU header gives the data's length in bytes; libsndfile trusts the
+ * file's size where they disagree and notes the header's figure in its log ("data :
+ * 64000 (should be 16000)"). The number of frames the header announces, or -1 if the
+ * log shows no shortfall. 0xFFFFFFFF and 0 are the sizes of a stream written without
+ * seeking back (ffmpeg to a pipe): unknown lengths, not truncation. */
+static long long announced_frames(SNDFILE *sf, const SF_INFO *info)
+{
+    static const char *const keys[] = {"data :", "SSND :", "Data Size   :", "Frames    :"};
+    char log[16384];
+    sf_command(sf, SFC_GET_LOG_INFO, log, sizeof log);
+    for (const char *line = log; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+        while (*line == ' ')
+            line++;
+        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+            size_t len = strlen(keys[k]);
+            if (strncmp(line, keys[k], len) != 0)
+                continue;
+            unsigned long long said = 0, real = 0;
+            if (k == 3) { /* RF64: the ds64 chunk's frame count */
+                if (sscanf(line + len, "%llu", &said) == 1 && said > (unsigned long long)info->frames)
+                    return (long long)said;
+                continue;
+            }
+            if (sscanf(line + len, "%llu (should be %llu)", &said, &real) != 2)
+                continue;
+            if (said == 0 || said == 0xFFFFFFFFull || said <= real || real == 0 || info->frames <= 0)
+                continue;
+            return (long long)((double)info->frames * ((double)said / (double)real) + 0.5);
+        }
+    }
+    return -1;
+}
+
+static int open_decoder(audio_reader *r, char *err, size_t err_size)
+{
+    memset(&r->info, 0, sizeof r->info);
+    r->sf = sf_open_fd(r->fd, SFM_READ, &r->info, 0);
+    if (!r->sf) {
+        format_message(err, err_size, "cannot decode input '%s': %s", r->path, sf_strerror(NULL));
+        return -1;
+    }
+    r->pos = 0;
+    return 0;
+}
 
 audio_reader *audio_reader_open(const char *path, char *err, size_t err_size)
 {
     /* Open it ourselves: errno then says what is wrong ("No such file or directory",
      * "Permission denied"), and a directory, which open() accepts, is caught here
-     * instead of reaching a decoder. */
+     * instead of reaching a decoder. The path is opened once: a FIFO or /dev/stdin has
+     * nothing to give a second open. */
     int fd = open(path, O_RDONLY);
     if (fd < 0) {
         format_message(err, err_size, "cannot open input '%s': %s", path, strerror(errno));
@@ -77,11 +199,15 @@ audio_reader *audio_reader_open(const char *path, char *err, size_t err_size)
     }
     r->fd = fd;
     snprintf(r->path, sizeof r->path, "%s", path);
-    r->sf = sf_open_fd(fd, SFM_READ, &r->info, 0);
-    if (!r->sf) {
-        format_message(err, err_size, "cannot decode input '%s': %s", path, sf_strerror(NULL));
-        goto fail;
+    if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+        r->fd = spool_input(fd, path, err, err_size);
+        close(fd);
+        r->spooled = 1;
+        if (r->fd < 0)
+            goto fail;
     }
+    if (open_decoder(r, err, err_size) != 0)
+        goto fail;
     if (r->info.channels <= 0 || r->info.samplerate <= 0) {
         format_message(err, err_size, "input '%s' has %d channels at %d Hz", path, r->info.channels,
                        r->info.samplerate);
@@ -91,7 +217,20 @@ audio_reader *audio_reader_open(const char *path, char *err, size_t err_size)
         format_message(err, err_size, "input '%s' has no audio (0 frames)", path);
         goto fail;
     }
-    r->chunk = malloc((size_t)READ_CHUNK_FRAMES * (size_t)r->info.channels * sizeof(float));
+    long long said = announced_frames(r->sf, &r->info);
+    if (said > 0) {
+        format_message(err, err_size, "input '%s' is truncated: its header announces %lld frames "
+                       "(%.2f s), the file holds %lld (%.2f s); rewrite it (sox, ffmpeg) to "
+                       "separate what is there", path, said, (double)said / r->info.samplerate,
+                       (long long)r->info.frames, (double)r->info.frames / r->info.samplerate);
+        goto fail;
+    }
+    r->chunk_frames = READ_CHUNK_SAMPLES / (size_t)r->info.channels;
+    if (r->chunk_frames > READ_CHUNK_FRAMES)
+        r->chunk_frames = READ_CHUNK_FRAMES;
+    if (r->chunk_frames < 1)
+        r->chunk_frames = 1;
+    r->chunk = malloc(r->chunk_frames * (size_t)r->info.channels * sizeof(float));
     if (!r->chunk) {
         format_message(err, err_size, "out of memory reading input '%s'", path);
         goto fail;
@@ -104,6 +243,7 @@ fail:
 
 int audio_reader_channels(const audio_reader *r) { return r->info.channels; }
 int audio_reader_sample_rate(const audio_reader *r) { return r->info.samplerate; }
+int audio_reader_spooled(const audio_reader *r) { return r->spooled; }
 
 long long audio_reader_frames(const audio_reader *r)
 {
@@ -112,16 +252,70 @@ long long audio_reader_frames(const audio_reader *r)
                                                                                             : -1;
 }
 
+int audio_reader_rewind(audio_reader *r, char *err, size_t err_size)
+{
+    /* Through the descriptor, not the path: the same file (or the same copy of a pipe)
+     * is read again, from a decoder in its initial state. */
+    sf_close(r->sf);
+    r->sf = NULL;
+    if (lseek(r->fd, 0, SEEK_SET) != 0) {
+        format_message(err, err_size, "cannot read input '%s' again: %s", r->path, strerror(errno));
+        return -1;
+    }
+    return open_decoder(r, err, err_size);
+}
+
+/* NaN or Inf in a float input would reach the network and spoil every stem of the
+ * piece, and the library could only blame its own output: said here, where it is read.
+ * Checks n interleaved frames of C channels read at frame r->pos. */
+static int check_finite(audio_reader *r, const float *interleaved, size_t n, char *err,
+                        size_t err_size)
+{
+    const size_t C = (size_t)r->info.channels;
+    for (size_t i = 0; i < n * C; i++) {
+        if (!isfinite(interleaved[i])) {
+            size_t frame = r->pos + i / C;
+            format_message(err, err_size, "input '%s' has %s at sample %zu (%.3f s) of channel %zu "
+                           "(of %zu): nothing separated", r->path,
+                           isnan(interleaved[i]) ? "NaN" : "Inf", frame,
+                           (double)frame / r->info.samplerate, i % C + 1, C);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* After a read: 0, or -1 with a message if the decoder failed. A decoder that fails
+ * before the frame count its header gives (a FLAC or MP3 cut short loses sync) most
+ * likely met the end of a truncated file: the message says so and where. */
+static int read_error(audio_reader *r, char *err, size_t err_size)
+{
+    if (sf_error(r->sf) == SF_ERR_NO_ERROR)
+        return 0;
+    long long announced = audio_reader_frames(r);
+    if (announced > 0 && r->pos < (size_t)announced)
+        format_message(err, err_size, "input '%s' is truncated or damaged: decoding failed after "
+                       "%zu of the %lld frames its header announces (%.2f of %.2f s): %s", r->path,
+                       r->pos, announced, (double)r->pos / r->info.samplerate,
+                       (double)announced / r->info.samplerate, sf_strerror(r->sf));
+    else
+        format_message(err, err_size, "cannot read input '%s': %s", r->path, sf_strerror(r->sf));
+    return -1;
+}
+
 int audio_reader_read(audio_reader *r, float *const *channel, size_t frames, size_t *got,
                       char *err, size_t err_size)
 {
     const int C = r->info.channels;
     size_t done = 0;
+    *got = 0;
     while (done < frames) {
-        size_t want = frames - done < READ_CHUNK_FRAMES ? frames - done : READ_CHUNK_FRAMES;
+        size_t want = frames - done < r->chunk_frames ? frames - done : r->chunk_frames;
         sf_count_t n = sf_readf_float(r->sf, r->chunk, (sf_count_t)want);
         if (n <= 0)
             break;
+        if (check_finite(r, r->chunk, (size_t)n, err, err_size) != 0)
+            return -1;
         for (int c = 0; c < C; c++) {
             float *dst = channel[c] + done;
             const float *src = r->chunk + c;
@@ -129,13 +323,10 @@ int audio_reader_read(audio_reader *r, float *const *channel, size_t frames, siz
                 dst[i] = src[i * C];
         }
         done += (size_t)n;
+        r->pos += (size_t)n;
+        *got = done;
     }
-    *got = done;
-    if (sf_error(r->sf) != SF_ERR_NO_ERROR) {
-        format_message(err, err_size, "cannot read input '%s': %s", r->path, sf_strerror(r->sf));
-        return -1;
-    }
-    return 0;
+    return read_error(r, err, err_size);
 }
 
 int audio_reader_read_interleaved(audio_reader *r, float *interleaved, size_t frames, size_t *got,
@@ -143,11 +334,10 @@ int audio_reader_read_interleaved(audio_reader *r, float *interleaved, size_t fr
 {
     sf_count_t n = sf_readf_float(r->sf, interleaved, (sf_count_t)frames);
     *got = n > 0 ? (size_t)n : 0;
-    if (sf_error(r->sf) != SF_ERR_NO_ERROR) {
-        format_message(err, err_size, "cannot read input '%s': %s", r->path, sf_strerror(r->sf));
+    if (check_finite(r, interleaved, *got, err, err_size) != 0)
         return -1;
-    }
-    return 0;
+    r->pos += *got;
+    return read_error(r, err, err_size);
 }
 
 void audio_reader_close(audio_reader *r)
@@ -156,17 +346,15 @@ void audio_reader_close(audio_reader *r)
         return;
     if (r->sf)
         sf_close(r->sf); /* closes nothing of ours: sf_open_fd(..., close_desc 0) */
-    close(r->fd);
+    if (r->fd >= 0)
+        close(r->fd);
     free(r->chunk);
     free(r);
 }
 
-int audio_read(const char *path, audio_buffer *audio, char *err, size_t err_size)
+int audio_read_all(audio_reader *r, audio_buffer *audio, char *err, size_t err_size)
 {
     memset(audio, 0, sizeof *audio);
-    audio_reader *r = audio_reader_open(path, err, err_size);
-    if (!r)
-        return -1;
     int ret = -1;
     float **dst = NULL;
     audio->channels = r->info.channels;
@@ -175,10 +363,12 @@ int audio_read(const char *path, audio_buffer *audio, char *err, size_t err_size
     if (!audio->data)
         goto oom;
 
-    /* The header's frame count, where there is one, sizes the buffers once; growth
-     * covers formats that do not know their length in advance. */
+    /* The header's frame count, where there is one and it is modest, sizes the buffers
+     * once; beyond that, and for formats that do not know their length, the buffers
+     * grow with what is read. */
     long long known = audio_reader_frames(r);
-    size_t capacity = known > 0 ? (size_t)known : READ_CHUNK_FRAMES;
+    size_t capacity = known > 0 && (size_t)known <= WHOLE_START_FRAMES ? (size_t)known
+                                                                       : r->chunk_frames;
     if (grow_channels(audio, capacity) != 0)
         goto oom;
     dst = malloc((size_t)audio->channels * sizeof *dst);
@@ -186,35 +376,52 @@ int audio_read(const char *path, audio_buffer *audio, char *err, size_t err_size
         goto oom;
     for (;;) {
         if (audio->frames == capacity) {
-            /* Full: the end of the input, unless the header was short (or absent). */
-            if (grow_channels(audio, capacity + READ_CHUNK_FRAMES) != 0)
+            /* Full: the end of the input, unless there is more: grow by half. */
+            size_t more = capacity / 2 > r->chunk_frames ? capacity / 2 : r->chunk_frames;
+            if (capacity > SIZE_MAX - more || grow_channels(audio, capacity + more) != 0)
                 goto oom;
-            capacity += READ_CHUNK_FRAMES;
+            capacity += more;
         }
         for (int c = 0; c < audio->channels; c++)
             dst[c] = audio->data[c] + audio->frames;
         size_t got = 0;
-        if (audio_reader_read(r, dst, capacity - audio->frames, &got, err, err_size) != 0)
-            goto done;
+        int rc = audio_reader_read(r, dst, capacity - audio->frames, &got, err, err_size);
         audio->frames += got;
+        if (rc != 0)
+            goto done;
         if (audio->frames < capacity) /* the end of the input */
             break;
-        if (known <= 0 && grow_channels(audio, capacity * 2) == 0) /* unknown length: double */
-            capacity *= 2;
     }
     if (audio->frames == 0) {
-        format_message(err, err_size, "input '%s' has no audio (0 frames)", path);
+        format_message(err, err_size, "input '%s' has no audio (0 frames)", r->path);
+        goto done;
+    }
+    if (known > 0 && audio->frames < (size_t)known) {
+        format_message(err, err_size, "input '%s' is truncated: its header announces %lld frames "
+                       "(%.2f s), the file holds %zu (%.2f s)", r->path, known,
+                       (double)known / audio->sample_rate, audio->frames,
+                       (double)audio->frames / audio->sample_rate);
         goto done;
     }
     ret = 0;
     goto done;
 oom:
-    format_message(err, err_size, "out of memory reading input '%s' (%d channels, %lld frames)", path,
-                   r->info.channels, (long long)r->info.frames);
+    format_message(err, err_size, "out of memory reading input '%s' (%d channels, %zu frames)",
+                   r->path, r->info.channels, audio->frames);
 done:
     free(dst);
-    audio_reader_close(r);
     if (ret != 0)
         audio_free(audio);
+    return ret;
+}
+
+int audio_read(const char *path, audio_buffer *audio, char *err, size_t err_size)
+{
+    memset(audio, 0, sizeof *audio);
+    audio_reader *r = audio_reader_open(path, err, err_size);
+    if (!r)
+        return -1;
+    int ret = audio_read_all(r, audio, err, err_size);
+    audio_reader_close(r);
     return ret;
 }

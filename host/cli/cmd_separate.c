@@ -22,6 +22,12 @@
  * (docs/network.md, "Around the network"). */
 #define SEPARATION_LUFS -27.0
 
+/* The longest piece the library plans (host/stream.c refuses more). */
+#define MAX_PIECE_SECONDS 1e7
+/* The shortest piece whatever the model: each piece costs a fixed setup (kernel
+ * launches, transfers), so that tiny pieces take minutes for seconds of audio. */
+#define MIN_PIECE_SECONDS 0.1
+
 /* A new user should not read the first run's kernel compilation as the engine's speed,
  * so without -v the one-time work is named when it is large: a setup of more than
  * SLOW_SETUP_SECONDS, a setup that spent more than COMPILED_CPU_SECONDS of this process's
@@ -78,6 +84,13 @@ static int resolve_settings(separation *sp)
         st->overlap_seconds = o->overlap;
     else if (st->piece_seconds == 0)
         st->overlap_seconds = 0.0;
+    if (st->piece_seconds > MAX_PIECE_SECONDS)
+        return usage_error("separate", "--chunk %g is absurd: a piece may last at most %g s "
+                           "(%.0f days); --chunk 0 separates the input whole", st->piece_seconds,
+                           MAX_PIECE_SECONDS, MAX_PIECE_SECONDS / 86400.0);
+    if (st->overlap_seconds > MAX_PIECE_SECONDS / 2)
+        return usage_error("separate", "--overlap %g is absurd: at most %g s",
+                           st->overlap_seconds, MAX_PIECE_SECONDS / 2);
     if (st->piece_seconds > 0 && st->overlap_seconds * 2 > st->piece_seconds)
         return usage_error("separate", "--overlap %g is more than half of --chunk %g",
                            st->overlap_seconds, st->piece_seconds);
@@ -137,6 +150,29 @@ static int choose_consistency(separation *sp)
     return EXIT_RUNTIME;
 }
 
+/* --chunk's lower bound (mrxcl_min_piece_seconds): a piece shorter than the model's
+ * longest STFT window is mostly the reflected padding of step 1 (docs/network.md), and
+ * pieces of a few milliseconds cost a setup each (0.05 s of audio in 0.1 ms pieces took
+ * 51 s): at least that window, and at least MIN_PIECE_SECONDS. */
+static int check_piece_length(const separation *sp)
+{
+    double piece = sp->stream.piece_seconds;
+    if (piece <= 0)
+        return 0;
+    int longest = 0;
+    for (int r = 0; r < sp->mi.n_resolutions; r++)
+        if (sp->mi.window_lengths[r] > longest)
+            longest = sp->mi.window_lengths[r];
+    double window = (double)longest / sp->mi.sample_rate;
+    double bound = window > MIN_PIECE_SECONDS ? window : MIN_PIECE_SECONDS;
+    if (piece >= bound)
+        return 0;
+    return usage_error("separate", "--chunk %g is shorter than the network can use: a piece "
+                       "must last at least %.3g s (model '%s': its longest STFT window, %d "
+                       "samples at %d Hz = %.3g s, and at least %g s)", piece, bound,
+                       sp->model_name, longest, sp->mi.sample_rate, window, MIN_PIECE_SECONDS);
+}
+
 static int load_checked_model(separation *sp)
 {
     int exit_code = EXIT_RUNTIME;
@@ -150,10 +186,13 @@ static int load_checked_model(separation *sp)
         return EXIT_RUNTIME;
     }
     int rc = check_source_names(sp);
+    if (rc == 0)
+        rc = check_piece_length(sp);
     return rc ? rc : choose_consistency(sp);
 }
 
-/* Opens the input, measures its loudness for the gain, and plans the pieces. */
+/* Opens the input, reads it once through (truncation, NaN or Inf, and its loudness for
+ * the gain), and plans the pieces. */
 static int read_input(separation *sp)
 {
     separate_job *job = &sp->job;
@@ -161,21 +200,24 @@ static int read_input(separation *sp)
         print_error("%s", job->err);
         return EXIT_RUNTIME;
     }
-    sp->lufs = -HUGE_VAL;
-    if (sp->opt.loudness != 1) {
-        if (separate_job_measure_loudness(job, &sp->lufs) != 0) {
-            print_error("%s", job->err);
-            return EXIT_RUNTIME;
-        }
-        if (isfinite(sp->lufs))
-            sp->stream.input_gain = (float)pow(10.0, (SEPARATION_LUFS - sp->lufs) / 20.0);
+    int measure = sp->opt.loudness != 1;
+    if (separate_job_first_pass(job, measure, &sp->lufs) != 0) {
+        print_error("%s", job->err);
+        return EXIT_RUNTIME;
     }
+    if (job->loudness_skipped && !sp->opt.quiet)
+        fprintf(stderr, "mrxcl: warning: the loudness of '%s' cannot be measured at %d Hz (BS.1770 "
+                        "meters take 16 to 2822400 Hz): separated at its own level, as with "
+                        "--loudness off\n", sp->input_path, job->sample_rate);
+    if (measure && isfinite(sp->lufs))
+        sp->stream.input_gain = (float)pow(10.0, (SEPARATION_LUFS - sp->lufs) / 20.0);
     sp->load_s = now_seconds() - sp->t0;
     if (mrxcl_stream_plan_get(&sp->stream, job->frames, job->sample_rate, &sp->plan) != MRXCL_OK)
-        /* rounding at this sample rate broke 2 * overlap <= chunk */
-        return usage_error("separate", "--overlap %g is too long for --chunk %g at %d Hz",
-                           sp->stream.overlap_seconds, sp->stream.piece_seconds,
-                           job->sample_rate);
+        /* the library says which: rounding at this rate broke 2 * overlap <= chunk, or a
+         * length out of bounds */
+        return usage_error("separate", "--chunk %g, --overlap %g at %d Hz: %s",
+                           sp->stream.piece_seconds, sp->stream.overlap_seconds,
+                           job->sample_rate, mrxcl_last_error(NULL));
     return 0;
 }
 
@@ -194,6 +236,14 @@ static int prepare_output_dir(separation *sp)
         if (S_ISDIR(st.st_mode))
             return 0;
         print_error("output directory '%s' exists and is not a directory", sp->dir);
+        return EXIT_RUNTIME;
+    }
+    if (e == EEXIST && lstat(sp->dir, &st) == 0 && S_ISLNK(st.st_mode)) {
+        char target[4096];
+        ssize_t n = readlink(sp->dir, target, sizeof target - 1);
+        target[n > 0 ? n : 0] = '\0';
+        print_error("output directory '%s' is a dangling symbolic link (to '%s', which does not "
+                    "exist): create that directory or name another", sp->dir, target);
         return EXIT_RUNTIME;
     }
     print_error("cannot create output directory '%s': %s", sp->dir, strerror(e));
@@ -347,6 +397,9 @@ static void report_verbose(const separation *sp)
     if (sp->opt.loudness != 1 && isfinite(sp->lufs))
         fprintf(stderr, "mrxcl: input loudness %.2f LUFS, separated at %.0f LUFS (gain %+.2f dB)\n",
                 sp->lufs, SEPARATION_LUFS, SEPARATION_LUFS - sp->lufs);
+    else if (sp->opt.loudness != 1 && sp->job.loudness_skipped)
+        fprintf(stderr, "mrxcl: input loudness not measured at %d Hz: separated at its own "
+                        "level\n", sp->job.sample_rate);
     else if (sp->opt.loudness != 1)
         fprintf(stderr, "mrxcl: input has no loudness (silent, or under 400 ms): separated "
                         "at its own level\n");

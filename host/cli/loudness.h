@@ -7,6 +7,16 @@
  * channels are L, R, C (weight 1; mono is not counted twice); four or five add the
  * surrounds at 1.41 (pyloudnorm's weights, which docs/network.md names); six are 5.1, whose
  * fourth channel, the LFE, is left out; channels past six are rear channels, weight 1.
+ *
+ * libebur128 meters at most 64 channels. BS.1770's loudness of a block is the weighted
+ * sum of its channels' mean squares, so more channels are metered 64 to a libebur128
+ * state: every 100 ms each state gives the energy of its channels' last 400 ms, the sums
+ * over the states are the blocks, and they are gated here (-70 LUFS absolute, -10 LU
+ * relative) as libebur128 gates its own. Up to 64 channels libebur128 does it all.
+ * libebur128 takes only rates from 16 Hz to 2822400 Hz: outside them,
+ * loudness_rate_supported says no and the program separates at the input's own level,
+ * with a warning (a K-weighting filter, whose shelf is at 1.5 kHz and high-pass at 38 Hz,
+ * means nothing under 16 Hz, and no audio is sampled so slowly).
  */
 #ifndef MRXCL_CLI_LOUDNESS_H
 #define MRXCL_CLI_LOUDNESS_H
@@ -15,7 +25,9 @@
 
 typedef struct loudness_meter loudness_meter;
 
-/* NULL if libebur128 cannot make one (out of memory, a rate it refuses). */
+/* Whether a meter can measure at this rate (16 to 2822400 Hz, libebur128's range). */
+int loudness_rate_supported(int sample_rate);
+/* Any channel count >= 1. NULL if out of memory or the rate is not supported. */
 loudness_meter *loudness_meter_new(int channels, int sample_rate);
 /* interleaved: frames x channels. Returns 0, or -1 if libebur128 fails. */
 int loudness_meter_add(loudness_meter *meter, const float *interleaved, size_t frames);

@@ -72,7 +72,9 @@ static const option_spec separate_specs[] = {
      "to music, half to sfx; model (default): the model's own mode ('mrxcl info' shows it)",
      NULL},
     {"chunk", 0, ARG_SECONDS, SEP(chunk), NULL, "S",
-     "separate in pieces of S seconds, cross-faded (default %g; 0: the whole input at once)",
+     "separate in pieces of S seconds, cross-faded (default %g; 0: the whole input at once; "
+     "at least 0.1 s and the model's longest STFT window, 0.19 s for the default model; at "
+     "most 1e7 s)",
      default_piece_seconds},
     {"overlap", 0, ARG_SECONDS, SEP(overlap), NULL, "S",
      "seconds by which pieces overlap (default %g; at most half of --chunk)",
@@ -276,7 +278,8 @@ static void print_separate_help(FILE *out)
             "\nseparate: read INPUT (any format libsndfile reads) and write one file per\n"
             "source, named after the model's sources (DIR/music.wav, DIR/speech.wav,\n"
             "DIR/sfx.wav), with the input's sample rate, channels and length. Files in\n"
-            "DIR are replaced only when every stem was written. The input is read and\n"
+            "DIR are replaced only when every stem was written. A pipe or FIFO as INPUT\n"
+            "(/dev/stdin) is copied to $TMPDIR first. The input is read and\n"
             "separated in pieces (--chunk), so a film needs no more memory than a\n"
             "%g s clip, and at -27 LUFS (--loudness), the level the models work at.\n",
             default_piece_seconds());

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 static int held_whole(const separate_job *job)
 {
@@ -20,29 +19,31 @@ static int held_whole(const separate_job *job)
 int separate_job_open_input(separate_job *job, const char *input_path)
 {
     job->input_path = input_path;
+    /* Opened once: a pipe or FIFO is copied to a temporary file there (audio_reader.h),
+     * and both passes read that descriptor. */
     audio_reader *reader = audio_reader_open(input_path, job->err, sizeof job->err);
     if (!reader)
         return -1;
     job->channels = audio_reader_channels(reader);
     job->sample_rate = audio_reader_sample_rate(reader);
-    struct stat input_stat;
-    if (audio_reader_frames(reader) > 0 && stat(input_path, &input_stat) == 0 &&
-        S_ISREG(input_stat.st_mode)) {
+    job->spooled = audio_reader_spooled(reader);
+    if (audio_reader_frames(reader) > 0) {
         job->frames = (size_t)audio_reader_frames(reader);
         job->reader = reader;
         return 0;
     }
+    /* A header that gives no length: the input is read whole, now. */
+    int rc = audio_read_all(reader, &job->whole, job->err, sizeof job->err);
     audio_reader_close(reader);
-    if (audio_read(input_path, &job->whole, job->err, sizeof job->err) != 0)
+    if (rc != 0)
         return -1;
     job->frames = job->whole.frames;
     return 0;
 }
 
-/* The next n frames of the input, interleaved, for the loudness meter: from the buffer
- * held whole, else from `r`. */
-static int read_interleaved(separate_job *job, audio_reader *r, size_t pos, float *buf,
-                            size_t n)
+/* The next n frames of the input, interleaved, for the first pass: from the buffer
+ * held whole, else from the reader. */
+static int read_interleaved(separate_job *job, size_t pos, float *buf, size_t n)
 {
     const size_t C = (size_t)job->channels;
     if (held_whole(job)) {
@@ -52,48 +53,64 @@ static int read_interleaved(separate_job *job, audio_reader *r, size_t pos, floa
         return 0;
     }
     size_t got = 0;
-    if (audio_reader_read_interleaved(r, buf, n, &got, job->err, sizeof job->err) != 0)
+    if (audio_reader_read_interleaved(job->reader, buf, n, &got, job->err, sizeof job->err) != 0)
         return -1;
     if (got < n) {
         format_message(job->err, sizeof job->err,
-                       "input '%s' ended after %zu of the %zu frames its header announces",
-                       job->input_path, pos + got, job->frames);
+                       "input '%s' is truncated: its header announces %zu frames (%.2f s), the "
+                       "file holds %zu (%.2f s); rewrite it (sox, ffmpeg) to separate what is "
+                       "there", job->input_path, job->frames,
+                       (double)job->frames / job->sample_rate, pos + got,
+                       (double)(pos + got) / job->sample_rate);
         return -1;
     }
     return 0;
 }
 
-int separate_job_measure_loudness(separate_job *job, double *lufs)
+int separate_job_first_pass(separate_job *job, int measure, double *lufs)
 {
-    enum { BLOCK = 65536 };
+    enum { BLOCK_SAMPLES = 1 << 20 };
+    size_t block = BLOCK_SAMPLES / (size_t)job->channels;
     int rc = -1;
-    audio_reader *r = NULL;
-    loudness_meter *m = loudness_meter_new(job->channels, job->sample_rate);
-    float *buf = malloc(BLOCK * (size_t)job->channels * sizeof(float));
-    if (!m || !buf) {
+    loudness_meter *m = NULL;
+    float *buf = NULL;
+    *lufs = -HUGE_VAL;
+    job->loudness_skipped = 0;
+    if (measure && !loudness_rate_supported(job->sample_rate)) {
+        job->loudness_skipped = 1;
+        measure = 0;
+    }
+    if (!measure && held_whole(job))
+        return 0; /* read, and checked, already */
+    if (block < 1)
+        block = 1;
+    buf = malloc(block * (size_t)job->channels * sizeof(float));
+    if (measure)
+        m = loudness_meter_new(job->channels, job->sample_rate);
+    if (!buf || (measure && !m)) {
         format_message(job->err, sizeof job->err,
-                       "cannot measure the loudness of '%s' (%d channels at %d Hz): libebur128 "
-                       "refused or memory ran out", job->input_path, job->channels,
-                       job->sample_rate);
+                       "out of memory measuring the loudness of '%s' (%d channels at %d Hz)",
+                       job->input_path, job->channels, job->sample_rate);
         goto done;
     }
-    if (!held_whole(job) && !(r = audio_reader_open(job->input_path, job->err, sizeof job->err)))
-        goto done;
     for (size_t pos = 0; pos < job->frames;) {
-        size_t n = job->frames - pos < BLOCK ? job->frames - pos : BLOCK;
-        if (read_interleaved(job, r, pos, buf, n) != 0)
+        size_t n = job->frames - pos < block ? job->frames - pos : block;
+        if (read_interleaved(job, pos, buf, n) != 0)
             goto done;
-        if (loudness_meter_add(m, buf, n) != 0) {
+        if (m && loudness_meter_add(m, buf, n) != 0) {
             format_message(job->err, sizeof job->err, "libebur128 failed measuring '%s'",
                            job->input_path);
             goto done;
         }
         pos += n;
     }
-    *lufs = loudness_meter_integrated(m);
+    if (m)
+        *lufs = loudness_meter_integrated(m);
+    if (!held_whole(job) &&
+        audio_reader_rewind(job->reader, job->err, sizeof job->err) != 0)
+        goto done;
     rc = 0;
 done:
-    audio_reader_close(r);
     loudness_meter_free(m);
     free(buf);
     return rc;

@@ -18,6 +18,8 @@ typedef struct separate_job {
     int channels;
     int sample_rate;
     const char *input_path;
+    int spooled;          /* the input was a pipe or FIFO, read from a temporary copy */
+    int loudness_skipped; /* the rate is outside what the loudness meter takes */
     stem_writer *writer;
     double io_seconds;         /* time spent in the read and write callbacks */
     size_t pieces, pieces_done;
@@ -31,15 +33,19 @@ typedef struct separate_job {
     char err[4096 + 512];
 } separate_job;
 
-/* Opens the input: a file is read as it is separated (and once before, for its
- * loudness); a pipe, or a stream whose header gives no length, is read whole first.
+/* Opens the input, once: a file with a length in its header is read as it is
+ * separated (and once before, see separate_job_first_pass); one without is read whole
+ * now. A pipe or FIFO is copied to an unlinked temporary file first (audio_reader.h).
  * -1 with the message in job->err. */
 int separate_job_open_input(separate_job *job, const char *input_path);
 
-/* Integrated loudness of the whole input (LUFS; -HUGE_VAL when nothing passes the
- * gates): from the buffer when it is held whole, else from a first pass over the file.
- * -1 with the message in job->err. */
-int separate_job_measure_loudness(separate_job *job, double *lufs);
+/* Reads the whole input once before anything is separated or written, so that what a
+ * header cannot be trusted with is found first: a file shorter than its header
+ * announces ("is truncated", for every format), a NaN or infinite sample. With
+ * `measure`, also its integrated loudness (LUFS, -HUGE_VAL when nothing passes the
+ * gates); at a rate the meter cannot take, job->loudness_skipped is set and *lufs is
+ * -HUGE_VAL. Then rewinds the reader. -1 with the message in job->err. */
+int separate_job_first_pass(separate_job *job, int measure, double *lufs);
 
 /* Makes room to time `pieces` pieces and starts the clock; -1 if out of memory. */
 int separate_job_start(separate_job *job, size_t pieces, double now);

@@ -14,7 +14,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
+#include <dirent.h>
 
 #include <sndfile.h>
 
@@ -62,18 +64,39 @@ static void on_crash_signal(int sig)
     raise(sig);
 }
 
+/* Every signal whose default action ends the process without a core, and that can
+ * reach a separation: the terminal's and kill's (INT, TERM, HUP), a reader of stderr
+ * that went away (PIPE: `mrxcl separate -v ... 2>&1 | head -2`), timers (ALRM,
+ * VTALRM, PROF: `timeout -s ALRM`), the user's (USR1, USR2) and the CPU time limit
+ * (XCPU, whose default action also dumps core, but that is a limit, not a crash).
+ * XFSZ is ignored instead (below): a write past the file size limit then fails with
+ * EFBIG, which is reported like a full disk. */
+static const int fatal_signals[] = {SIGINT,  SIGTERM, SIGHUP,    SIGPIPE, SIGALRM,
+                                    SIGUSR1, SIGUSR2, SIGVTALRM, SIGPROF, SIGXCPU};
+#define N_FATAL_SIGNALS (sizeof fatal_signals / sizeof fatal_signals[0])
+
+static time_t g_run_start;
+
 void stem_writer_handle_signals(void)
 {
-    static const int fatal[] = {SIGINT, SIGTERM, SIGHUP};
+    const int *fatal = fatal_signals;
     static const int crash[] = {SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL};
+    g_run_start = time(NULL);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_fatal_signal;
     sigemptyset(&sa.sa_mask);
-    for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++)
+    for (size_t i = 0; i < N_FATAL_SIGNALS; i++)
         sigaddset(&sa.sa_mask, fatal[i]);
-    for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++)
+    for (size_t i = 0; i < N_FATAL_SIGNALS; i++) {
+        /* nohup ignores HUP for us: it stays ignored. (Other ignored signals are
+         * handled: a shell ignores INT in background jobs, and `kill -INT` of such a
+         * run has always stopped it cleanly.) */
+        struct sigaction was;
+        if (fatal[i] == SIGHUP && sigaction(SIGHUP, NULL, &was) == 0 && was.sa_handler == SIG_IGN)
+            continue;
         sigaction(fatal[i], &sa, NULL);
+    }
     sa.sa_handler = on_crash_signal;
     sa.sa_flags = SA_RESETHAND;
     for (size_t i = 0; i < sizeof crash / sizeof crash[0]; i++)
@@ -102,9 +125,8 @@ static void block_signals(sigset_t *old)
 {
     sigset_t set;
     sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
+    for (size_t i = 0; i < N_FATAL_SIGNALS; i++)
+        sigaddset(&set, fatal_signals[i]);
     sigprocmask(SIG_BLOCK, &set, old);
 }
 
@@ -328,7 +350,57 @@ void stem_writer_abort(stem_writer *writer)
     free(writer);
 }
 
-/* Creates and opens stem i's temporary file (DIR/.NAME.EXT.partial-XXXXXX). */
+/* Measured with libsndfile 1.2 / libvorbis 1.3: an Ogg Vorbis file at 200001 Hz fails at
+ * its first write ("Format not recognised": no encoder setup covers the rate), and FLAC
+ * above 655350 Hz at the open ("flac does not support this sample rate"). */
+#define VORBIS_MAX_RATE 200000
+#define FLAC_MAX_RATE 655350
+
+/* The temporary files of a run that was killed (SIGKILL, a power cut) stay behind. A
+ * later run into the same directory removes those of the stems it writes, and only
+ * when that is safe: the name holds the writer's pid (.NAME.EXT.partial-PID-XXXXXX), a
+ * process of that pid no longer exists here, the file is a regular file of this user,
+ * and it was last written before this run started. A run on another machine writing
+ * into a shared directory could have a pid that is free here; its file is then newer
+ * than our start unless it stalled, which is the limit of this check. Partials of the
+ * older name form (no pid) cannot be told apart from a live run's and are left. */
+static void remove_stale_partials(const char *dir, const char *name)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    size_t len = strlen(name);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        const char *s = e->d_name;
+        if (s[0] != '.' || strncmp(s + 1, name, len) != 0 || s[1 + len] != '.')
+            continue;
+        const char *ext = s + 2 + len, *rest = strstr(ext, ".partial-");
+        if (!rest)
+            continue;
+        size_t ext_len = (size_t)(rest - ext);
+        if (!((ext_len == 3 && (!strncmp(ext, "wav", 3) || !strncmp(ext, "ogg", 3))) ||
+              (ext_len == 4 && !strncmp(ext, "flac", 4))))
+            continue;
+        char *end = NULL;
+        long pid = strtol(rest + 9, &end, 10);
+        if (end == rest + 9 || pid <= 1 || *end != '-' || strlen(end + 1) != 6 ||
+            pid == (long)getpid())
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue; /* alive, or another user's: not ours to judge */
+        char path[PATH_CAP];
+        struct stat st;
+        int n = snprintf(path, sizeof path, "%s/%s", dir, s);
+        if (n < 0 || n >= (int)sizeof path || lstat(path, &st) != 0 || !S_ISREG(st.st_mode) ||
+            st.st_uid != geteuid() || st.st_mtime >= g_run_start)
+            continue;
+        unlink(path);
+    }
+    closedir(d);
+}
+
+/* Creates and opens stem i's temporary file (DIR/.NAME.EXT.partial-PID-XXXXXX). */
 static int open_stem_file(stem_writer *w, int i, const char *dir, const char *name,
                           const char *ext, const SF_INFO *info, mode_t mask, char *err,
                           size_t err_size)
@@ -341,7 +413,8 @@ static int open_stem_file(stem_writer *w, int i, const char *dir, const char *na
         return -1;
     }
     int a = snprintf(f->final_path, PATH_CAP, "%s/%s.%s", dir, name, ext);
-    int b = snprintf(f->temp_path, PATH_CAP, "%s/.%s.%s.partial-XXXXXX", dir, name, ext);
+    int b = snprintf(f->temp_path, PATH_CAP, "%s/.%s.%s.partial-%ld-XXXXXX", dir, name, ext,
+                     (long)getpid());
     if (a < 0 || a >= PATH_CAP || b < 0 || b >= PATH_CAP) {
         format_message(err, err_size, "output directory path is too long: '%s'", dir);
         return -1;
@@ -375,6 +448,20 @@ stem_writer *stem_writer_open(const char *dir, const char *const *names, int n,
                        channels, sample_rate);
         return NULL;
     }
+    if (format == AUDIO_OGG && sample_rate > VORBIS_MAX_RATE) {
+        format_message(err, err_size, "Vorbis (--format ogg) encodes rates up to %d Hz (libvorbis's "
+                       "limit); the input is at %d Hz: use --format wav or flac", VORBIS_MAX_RATE,
+                       sample_rate);
+        return NULL;
+    }
+    if (format == AUDIO_FLAC && sample_rate > FLAC_MAX_RATE) {
+        format_message(err, err_size, "FLAC holds rates up to %d Hz (libsndfile's FLAC writer); "
+                       "the input is at %d Hz: use --format wav", FLAC_MAX_RATE, sample_rate);
+        return NULL;
+    }
+    for (int i = 0; i < n; i++)
+        if (stem_name_is_safe(names[i]))
+            remove_stale_partials(dir, names[i]);
     SF_INFO info;
     memset(&info, 0, sizeof info);
     info.samplerate = sample_rate;

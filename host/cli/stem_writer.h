@@ -4,7 +4,10 @@
  * renames them all into place only in stem_writer_commit(), after every one was written
  * and closed without error. Until then, and on any failure, the files already in the
  * directory are left alone and the temporary files are removed, also when the process
- * receives SIGINT, SIGTERM or SIGHUP (see stem_writer_handle_signals).
+ * receives SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGALRM and the like (see
+ * stem_writer_handle_signals). A temporary file is named DIR/.NAME.EXT.partial-PID-XXXXXX;
+ * those that a killed run (SIGKILL) left are removed by a later run that writes the same
+ * stems, once their process is gone (remove_stale_partials in stem_writer.c).
  *
  * Functions that can fail return 0 on success and -1 on failure, with a message that
  * names the file in err (err_size bytes, always terminated).
@@ -33,7 +36,8 @@ const char *audio_format_extension(audio_format format);
  * so that it cannot leave the output directory or hide itself. */
 int stem_name_is_safe(const char *name);
 
-/* Installs handlers for SIGINT, SIGTERM and SIGHUP that remove the temporary files of
+/* Installs handlers for SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGALRM, SIGUSR1, SIGUSR2,
+ * SIGVTALRM, SIGPROF and SIGXCPU (not SIGHUP under nohup) that remove the temporary files of
  * open writers (and an output directory the program created, see
  * stem_writer_note_created_dir) and exit with 128 + the signal number; on SIGABRT,
  * SIGSEGV, SIGBUS, SIGFPE and SIGILL they are removed before the process dies of the
@@ -45,8 +49,10 @@ void stem_writer_handle_signals(void);
  * (if empty) when the program is interrupted. NULL forgets it. */
 void stem_writer_note_created_dir(const char *dir);
 
-/* Creates DIR/.NAME.EXT.partial-XXXXXX for each of the n names (n <= 8) and opens
- * them for writing `frames` frames of `channels` channels at `sample_rate` Hz.
+/* Creates DIR/.NAME.EXT.partial-PID-XXXXXX for each of the n names (n <= 8) and opens
+ * them for writing `frames` frames of `channels` channels at `sample_rate` Hz, after
+ * removing stale temporary files of those names. A rate the format cannot hold (Vorbis
+ * above 200000 Hz, FLAC above 655350 Hz) is refused with a message that says so.
  * `frames` is used to choose RF64 over WAV where a WAV file would exceed 4 GiB. */
 stem_writer *stem_writer_open(const char *dir, const char *const *names, int n,
                               audio_format format, audio_subtype subtype, int channels,
