@@ -300,6 +300,7 @@ static int create_context(separation *sp)
                                 sp->model_name);
         return EXIT_RUNTIME;
     }
+    stem_writer_rearm_signals();
     mrxcl_model_free(sp->model); /* the context holds what it needs */
     sp->model = NULL;
     memset(&sp->device, 0, sizeof sp->device);

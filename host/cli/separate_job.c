@@ -203,6 +203,7 @@ void separate_job_progress(void *user, size_t frames_done, size_t frames_total)
 {
     separate_job *job = user;
     double now = now_seconds();
+    stem_writer_rearm_signals();
     if (job->pieces_done < job->pieces) {
         job->piece_seconds[job->pieces_done] = now - job->t_last;
         job->piece_frames[job->pieces_done] = frames_done - job->frames_last;

@@ -107,6 +107,20 @@ void stem_writer_handle_signals(void)
     atexit(remove_temp_files);
 }
 
+void stem_writer_rearm_signals(void)
+{
+    struct sigaction now;
+    if (sigaction(SIGUSR1, NULL, &now) != 0 || now.sa_handler == on_fatal_signal)
+        return;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_fatal_signal;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < N_FATAL_SIGNALS; i++)
+        sigaddset(&sa.sa_mask, fatal_signals[i]);
+    sigaction(SIGUSR1, &sa, NULL);
+}
+
 void stem_writer_note_created_dir(const char *dir)
 {
     g_created_dir_set = 0;

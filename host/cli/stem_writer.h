@@ -45,6 +45,11 @@ int stem_name_is_safe(const char *name);
  * SIGXFSZ, so that exceeding a file size limit is a write error, not a silent death
  * that leaves temporary files behind. Call once, early. */
 void stem_writer_handle_signals(void);
+/* LLVM, inside an OpenCL compiler (PoCL's), installs its own signal handlers when it
+ * first compiles: it passes INT, TERM, HUP and the crash signals on to ours, but takes
+ * SIGUSR1 as its "info" signal and goes on. Puts ours back for SIGUSR1; call after the
+ * OpenCL context is made and after each piece (PoCL compiles at a kernel's first launch). */
+void stem_writer_rearm_signals(void);
 /* Tells the signal handler that `dir` was created by this program and may be removed
  * (if empty) when the program is interrupted. NULL forgets it. */
 void stem_writer_note_created_dir(const char *dir);
