@@ -1,7 +1,7 @@
 # libFuzzer targets (-DMRXCL_FUZZ=ON, clang only), from tests/fuzz/:
 #   fuzz_model  mrxcl_model_load_memory: the safetensors header (cJSON, built here from
-#               tests/fuzz/third_party/cjson so that its parsing is instrumented too), the
-#               configuration, every tensor's checks and conversion
+#               Debian's source, MRXCL_CJSON_SOURCE_DIR, so that its parsing is
+#               instrumented too), the configuration, every tensor's checks and conversion
 #   fuzz_audio  the mrxcl program's audio reader (host/cli/audio_reader.c) over libsndfile
 # Each is built with -fsanitize=fuzzer,address,undefined; ctest -L fuzz runs each from a
 # copy of its seed corpus tests/fuzz/<target>/ for MRXCL_FUZZ_SECONDS seconds and fails
@@ -15,15 +15,24 @@ if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
           "directory with -DCMAKE_C_COMPILER=clang (Debian: apt-get install clang)")
 endif()
 set(MRXCL_FUZZ_SECONDS 60 CACHE STRING "Seconds each fuzz target runs in ctest -L fuzz")
+set(MRXCL_CJSON_SOURCE_DIR "" CACHE PATH
+    "cJSON's source (cJSON.c, cJSON.h): tests/fuzz/cjson_source.sh DEST unpacks Debian's")
+if(NOT EXISTS "${MRXCL_CJSON_SOURCE_DIR}/cJSON.c" OR NOT EXISTS "${MRXCL_CJSON_SOURCE_DIR}/cJSON.h")
+  message(FATAL_ERROR "-DMRXCL_FUZZ=ON needs cJSON's source, to instrument its parsing: "
+          "-DMRXCL_CJSON_SOURCE_DIR=\"$(bash tests/fuzz/cjson_source.sh build-fuzz-src)\" "
+          "unpacks Debian's (apt-get source cjson); '${MRXCL_CJSON_SOURCE_DIR}' has no cJSON.c")
+endif()
+# The library's sources include <cjson/cJSON.h>: that path, for the copy built here.
+configure_file(${MRXCL_CJSON_SOURCE_DIR}/cJSON.h ${CMAKE_BINARY_DIR}/fuzz-include/cjson/cJSON.h COPYONLY)
 
 set(_fuzz_dir ${CMAKE_SOURCE_DIR}/tests/fuzz)
 set(_fuzz_flags -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
                 -fno-omit-frame-pointer -g)
 
 add_executable(fuzz_model ${_fuzz_dir}/fuzz_model.c
-  host/model.c host/safetensors.c host/status.c ${_fuzz_dir}/third_party/cjson/cJSON.c)
-# third_party first: <cjson/cJSON.h> is the instrumented copy's, not the system's.
-target_include_directories(fuzz_model BEFORE PRIVATE ${_fuzz_dir}/third_party)
+  host/model.c host/safetensors.c host/status.c ${MRXCL_CJSON_SOURCE_DIR}/cJSON.c)
+# fuzz-include first: <cjson/cJSON.h> is the instrumented copy's, not the system's.
+target_include_directories(fuzz_model BEFORE PRIVATE ${CMAKE_BINARY_DIR}/fuzz-include)
 target_include_directories(fuzz_model PRIVATE ${CMAKE_SOURCE_DIR}/include ${CMAKE_SOURCE_DIR}/host)
 target_compile_definitions(fuzz_model PRIVATE MRXCL_BUILD _GNU_SOURCE CL_TARGET_OPENCL_VERSION=120)
 target_link_libraries(fuzz_model PRIVATE m)
