@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,20 +106,34 @@ void stem_writer_handle_signals(void)
     /* Libraries that call exit() themselves (LLVM inside an OpenCL compiler does, when
      * it cannot write a file) still run atexit handlers. */
     atexit(remove_temp_files);
+    /* SIGUSR1 stays blocked, here and in every thread the OpenCL runtime starts from now
+     * on, and is taken only in stem_writer_rearm_signals(): LLVM (PoCL's compiler)
+     * installs its own handler at its first compile, which takes SIGUSR1 as its "info"
+     * signal and goes on, and a signal caught between that and our rearm was lost. */
+    sigset_t usr1;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &usr1, NULL);
 }
 
 void stem_writer_rearm_signals(void)
 {
     struct sigaction now;
-    if (sigaction(SIGUSR1, NULL, &now) != 0 || now.sa_handler == on_fatal_signal)
-        return;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_fatal_signal;
-    sigemptyset(&sa.sa_mask);
-    for (size_t i = 0; i < N_FATAL_SIGNALS; i++)
-        sigaddset(&sa.sa_mask, fatal_signals[i]);
-    sigaction(SIGUSR1, &sa, NULL);
+    sigset_t usr1;
+    if (sigaction(SIGUSR1, NULL, &now) == 0 && now.sa_handler != on_fatal_signal) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_fatal_signal;
+        sigemptyset(&sa.sa_mask);
+        for (size_t i = 0; i < N_FATAL_SIGNALS; i++)
+            sigaddset(&sa.sa_mask, fatal_signals[i]);
+        sigaction(SIGUSR1, &sa, NULL);
+    }
+    /* A SIGUSR1 that came while it was blocked is delivered, to ours, on the unblock. */
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    pthread_sigmask(SIG_UNBLOCK, &usr1, NULL);
+    pthread_sigmask(SIG_BLOCK, &usr1, NULL);
 }
 
 void stem_writer_note_created_dir(const char *dir)

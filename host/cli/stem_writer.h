@@ -47,8 +47,10 @@ int stem_name_is_safe(const char *name);
 void stem_writer_handle_signals(void);
 /* LLVM, inside an OpenCL compiler (PoCL's), installs its own signal handlers when it
  * first compiles: it passes INT, TERM, HUP and the crash signals on to ours, but takes
- * SIGUSR1 as its "info" signal and goes on. Puts ours back for SIGUSR1; call after the
- * OpenCL context is made and after each piece (PoCL compiles at a kernel's first launch). */
+ * SIGUSR1 as its "info" signal and goes on. SIGUSR1 is therefore kept blocked (from
+ * stem_writer_handle_signals() on, in every thread) and taken here: puts ours back and
+ * delivers a pending SIGUSR1 to it; call after the OpenCL context is made and after each
+ * piece (PoCL compiles at a kernel's first launch). A SIGUSR1 waits for the next call. */
 void stem_writer_rearm_signals(void);
 /* Tells the signal handler that `dir` was created by this program and may be removed
  * (if empty) when the program is interrupted. NULL forgets it. */
