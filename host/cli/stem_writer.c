@@ -78,25 +78,40 @@ static const int fatal_signals[] = {SIGINT,  SIGTERM, SIGHUP,    SIGPIPE, SIGALR
 
 static time_t g_run_start;
 
-void stem_writer_handle_signals(void)
+/* sa for on_fatal_signal, with every fatal signal blocked while it runs. */
+static struct sigaction fatal_action(void)
 {
-    const int *fatal = fatal_signals;
-    static const int crash[] = {SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL};
-    g_run_start = time(NULL);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_fatal_signal;
     sigemptyset(&sa.sa_mask);
     for (size_t i = 0; i < N_FATAL_SIGNALS; i++)
-        sigaddset(&sa.sa_mask, fatal[i]);
+        sigaddset(&sa.sa_mask, fatal_signals[i]);
+    return sa;
+}
+
+static void mask_usr1(int how)
+{
+    sigset_t usr1;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    pthread_sigmask(how, &usr1, NULL);
+}
+
+void stem_writer_handle_signals(void)
+{
+    static const int crash[] = {SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL};
+    g_run_start = time(NULL);
+    struct sigaction sa = fatal_action();
     for (size_t i = 0; i < N_FATAL_SIGNALS; i++) {
         /* nohup ignores HUP for us: it stays ignored. (Other ignored signals are
          * handled: a shell ignores INT in background jobs, and `kill -INT` of such a
          * run has always stopped it cleanly.) */
         struct sigaction was;
-        if (fatal[i] == SIGHUP && sigaction(SIGHUP, NULL, &was) == 0 && was.sa_handler == SIG_IGN)
+        if (fatal_signals[i] == SIGHUP && sigaction(SIGHUP, NULL, &was) == 0 &&
+            was.sa_handler == SIG_IGN)
             continue;
-        sigaction(fatal[i], &sa, NULL);
+        sigaction(fatal_signals[i], &sa, NULL);
     }
     sa.sa_handler = on_crash_signal;
     sa.sa_flags = SA_RESETHAND;
@@ -110,30 +125,19 @@ void stem_writer_handle_signals(void)
      * on, and is taken only in stem_writer_rearm_signals(): LLVM (PoCL's compiler)
      * installs its own handler at its first compile, which takes SIGUSR1 as its "info"
      * signal and goes on, and a signal caught between that and our rearm was lost. */
-    sigset_t usr1;
-    sigemptyset(&usr1);
-    sigaddset(&usr1, SIGUSR1);
-    pthread_sigmask(SIG_BLOCK, &usr1, NULL);
+    mask_usr1(SIG_BLOCK);
 }
 
 void stem_writer_rearm_signals(void)
 {
     struct sigaction now;
-    sigset_t usr1;
     if (sigaction(SIGUSR1, NULL, &now) == 0 && now.sa_handler != on_fatal_signal) {
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = on_fatal_signal;
-        sigemptyset(&sa.sa_mask);
-        for (size_t i = 0; i < N_FATAL_SIGNALS; i++)
-            sigaddset(&sa.sa_mask, fatal_signals[i]);
+        struct sigaction sa = fatal_action();
         sigaction(SIGUSR1, &sa, NULL);
     }
     /* A SIGUSR1 that came while it was blocked is delivered, to ours, on the unblock. */
-    sigemptyset(&usr1);
-    sigaddset(&usr1, SIGUSR1);
-    pthread_sigmask(SIG_UNBLOCK, &usr1, NULL);
-    pthread_sigmask(SIG_BLOCK, &usr1, NULL);
+    mask_usr1(SIG_UNBLOCK);
+    mask_usr1(SIG_BLOCK);
 }
 
 void stem_writer_note_created_dir(const char *dir)
