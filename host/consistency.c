@@ -4,7 +4,6 @@
  * as it is. The one home of the modes: mrxcl_separate_stream() resolves the mode once and
  * shares the residual of every piece; mrxcl_consistency_apply() does both for a caller
  * of mrxcl_separate(), which itself returns the bare network. */
-#include <stdio.h>
 #include <string.h>
 
 #include "engine.h"
@@ -62,25 +61,17 @@ int mrxcl_consistency_apply(mrxcl_context *ctx, mrxcl_consistency mode, const fl
                             int channels, size_t frames, float *const *stems)
 {
     mrxcl_residual_share share;
-    int i, rc;
+    int rc;
     if (!ctx)
         return MRXCL_ERR_INVALID_ARGUMENT;
     ctx->error[0] = '\0';
     if (!input || !stems || channels < 1)
         rc = mrxcl_fail(MRXCL_ERR_INVALID_ARGUMENT, "consistency needs input and stem buffers "
                         "and channels >= 1 (got %d)", channels);
-    else
-        rc = mrxcl_consistency_resolve(&ctx->info, mode, &share);
-    for (i = 0; !rc && i < channels; i++)
-        if (!input[i])
-            rc = mrxcl_fail(MRXCL_ERR_INVALID_ARGUMENT, "input channel %d is NULL", i);
-    for (i = 0; !rc && i < channels * ctx->info.n_sources; i++)
-        if (!stems[i])
-            rc = mrxcl_fail(MRXCL_ERR_INVALID_ARGUMENT, "stem buffer %d is NULL", i);
-    if (rc) {
-        snprintf(ctx->error, sizeof ctx->error, "%s", mrxcl_thread_error());
-        return rc;
-    }
+    else if (!(rc = mrxcl_consistency_resolve(&ctx->info, mode, &share)))
+        rc = mrxcl_check_planes(ctx, input, channels, stems, "stem buffer");
+    if (rc)
+        return mrxcl_keep_error(ctx, rc);
     mrxcl_consistency_share(&share, input, channels, frames, stems);
     return MRXCL_OK;
 }

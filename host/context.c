@@ -14,12 +14,24 @@ mrxcl_context_params mrxcl_context_default_params(void)
     return p;
 }
 
-/* Copies the thread's last error onto the context, where mrxcl_last_error() finds it. */
-static int keep(mrxcl_context *ctx, int rc)
+int mrxcl_keep_error(mrxcl_context *ctx, int rc)
 {
     if (rc)
         snprintf(ctx->error, sizeof ctx->error, "%s", mrxcl_thread_error());
     return rc;
+}
+
+int mrxcl_check_planes(const mrxcl_context *ctx, const float *const *input, int channels,
+                       float *const *stems, const char *stems_name)
+{
+    int i;
+    for (i = 0; i < channels; i++)
+        if (!input[i])
+            return mrxcl_fail(MRXCL_ERR_INVALID_ARGUMENT, "input channel %d is NULL", i);
+    for (i = 0; i < channels * ctx->info.n_sources; i++)
+        if (!stems[i])
+            return mrxcl_fail(MRXCL_ERR_INVALID_ARGUMENT, "%s %d is NULL", stems_name, i);
+    return MRXCL_OK;
 }
 
 /* Units per work-item group in the LSTM kernel: 4 where H is a multiple of 4. */
@@ -162,24 +174,20 @@ double mrxcl_context_build_seconds(const mrxcl_context *ctx)
 int mrxcl_separate(mrxcl_context *ctx, const float *const *input, int channels, size_t frames,
                    int sample_rate, float *const *output)
 {
-    int rc, i;
+    int rc;
     if (!ctx)
         return MRXCL_ERR_INVALID_ARGUMENT;
     ctx->error[0] = '\0';
     if (!input || !output || channels < 1 || frames < 1 || sample_rate < 1)
-        return keep(ctx, mrxcl_fail(MRXCL_ERR_INVALID_ARGUMENT,
+        return mrxcl_keep_error(ctx, mrxcl_fail(MRXCL_ERR_INVALID_ARGUMENT,
                                     "separate needs input and output buffers, channels >= 1, "
                                     "frames >= 1 and a sample rate (got %d channels, %zu frames, %d Hz)",
                                     channels, frames, sample_rate));
-    for (i = 0; i < channels; i++)
-        if (!input[i])
-            return keep(ctx, mrxcl_fail(MRXCL_ERR_INVALID_ARGUMENT, "input channel %d is NULL", i));
-    for (i = 0; i < channels * ctx->info.n_sources; i++)
-        if (!output[i])
-            return keep(ctx, mrxcl_fail(MRXCL_ERR_INVALID_ARGUMENT, "output buffer %d is NULL", i));
+    if ((rc = mrxcl_check_planes(ctx, input, channels, output, "output buffer")))
+        return mrxcl_keep_error(ctx, rc);
     if (sample_rate == ctx->info.sample_rate)
         rc = mrxcl_forward(ctx, input, channels, frames, output);
     else
         rc = mrxcl_separate_resampled(ctx, input, channels, frames, sample_rate, output);
-    return keep(ctx, rc);
+    return mrxcl_keep_error(ctx, rc);
 }

@@ -3,7 +3,6 @@
  * file adds the input gain and the checks on the network's output around
  * mrxcl_separate(). */
 #include <math.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "chunked.h"
@@ -185,7 +184,5 @@ int mrxcl_separate_stream(mrxcl_context *ctx, const mrxcl_stream_params *params,
         break;
     }
 out:
-    if (rc)
-        snprintf(ctx->error, sizeof ctx->error, "%s", mrxcl_thread_error());
-    return rc;
+    return mrxcl_keep_error(ctx, rc);
 }
