@@ -57,7 +57,6 @@ static int grow_channels(audio_buffer *audio, size_t capacity)
 struct audio_reader {
     SNDFILE *sf;
     int fd; /* the input, or the temporary copy of a non-regular one */
-    int spooled;
     SF_INFO info;
     size_t chunk_frames;
     float *chunk; /* chunk_frames interleaved frames */
@@ -174,6 +173,18 @@ static int open_decoder(audio_reader *r, char *err, size_t err_size)
     return 0;
 }
 
+/* The message for an input that holds fewer frames than its header announces; -1. */
+static int truncated(const audio_reader *r, long long announced, long long holds, char *err,
+                     size_t err_size)
+{
+    const double rate = r->info.samplerate;
+    format_message(err, err_size, "input '%s' is truncated: its header announces %lld frames "
+                   "(%.2f s), the file holds %lld (%.2f s); rewrite it (sox, ffmpeg) to "
+                   "separate what is there", r->path, announced, (double)announced / rate, holds,
+                   (double)holds / rate);
+    return -1;
+}
+
 audio_reader *audio_reader_open(const char *path, char *err, size_t err_size)
 {
     /* Open it ourselves: errno then says what is wrong ("No such file or directory",
@@ -202,7 +213,6 @@ audio_reader *audio_reader_open(const char *path, char *err, size_t err_size)
     if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
         r->fd = spool_input(fd, path, err, err_size);
         close(fd);
-        r->spooled = 1;
         if (r->fd < 0)
             goto fail;
     }
@@ -219,10 +229,7 @@ audio_reader *audio_reader_open(const char *path, char *err, size_t err_size)
     }
     long long said = announced_frames(r->sf, &r->info);
     if (said > 0) {
-        format_message(err, err_size, "input '%s' is truncated: its header announces %lld frames "
-                       "(%.2f s), the file holds %lld (%.2f s); rewrite it (sox, ffmpeg) to "
-                       "separate what is there", path, said, (double)said / r->info.samplerate,
-                       (long long)r->info.frames, (double)r->info.frames / r->info.samplerate);
+        truncated(r, said, (long long)r->info.frames, err, err_size);
         goto fail;
     }
     r->chunk_frames = READ_CHUNK_SAMPLES / (size_t)r->info.channels;
@@ -243,7 +250,6 @@ fail:
 
 int audio_reader_channels(const audio_reader *r) { return r->info.channels; }
 int audio_reader_sample_rate(const audio_reader *r) { return r->info.samplerate; }
-int audio_reader_spooled(const audio_reader *r) { return r->spooled; }
 
 long long audio_reader_frames(const audio_reader *r)
 {
@@ -285,14 +291,17 @@ static int check_finite(audio_reader *r, const float *interleaved, size_t n, cha
     return 0;
 }
 
-/* After a read: 0, or -1 with a message if the decoder failed. A decoder that fails
- * before the frame count its header gives (a FLAC or MP3 cut short loses sync) most
- * likely met the end of a truncated file: the message says so and where. */
-static int read_error(audio_reader *r, char *err, size_t err_size)
+/* After a read: 0, or -1 with a message if the decoder failed, or if the read came back
+ * short (the input ended) before the frame count its header gives: a file cut short.
+ * A decoder that fails before that count (a FLAC or MP3 cut short loses sync) most
+ * likely met the end of a truncated file too: the message says so and where. */
+static int read_error(audio_reader *r, int short_read, char *err, size_t err_size)
 {
-    if (sf_error(r->sf) == SF_ERR_NO_ERROR)
-        return 0;
     long long announced = audio_reader_frames(r);
+    if (sf_error(r->sf) == SF_ERR_NO_ERROR)
+        return short_read && announced > 0 && r->pos < (size_t)announced
+                   ? truncated(r, announced, (long long)r->pos, err, err_size)
+                   : 0;
     if (announced > 0 && r->pos < (size_t)announced)
         format_message(err, err_size, "input '%s' is truncated or damaged: decoding failed after "
                        "%zu of the %lld frames its header announces (%.2f of %.2f s): %s", r->path,
@@ -326,7 +335,7 @@ int audio_reader_read(audio_reader *r, float *const *channel, size_t frames, siz
         r->pos += (size_t)n;
         *got = done;
     }
-    return read_error(r, err, err_size);
+    return read_error(r, done < frames, err, err_size);
 }
 
 int audio_reader_read_interleaved(audio_reader *r, float *interleaved, size_t frames, size_t *got,
@@ -337,7 +346,7 @@ int audio_reader_read_interleaved(audio_reader *r, float *interleaved, size_t fr
     if (check_finite(r, interleaved, *got, err, err_size) != 0)
         return -1;
     r->pos += *got;
-    return read_error(r, err, err_size);
+    return read_error(r, *got < frames, err, err_size);
 }
 
 void audio_reader_close(audio_reader *r)
@@ -394,13 +403,6 @@ int audio_read_all(audio_reader *r, audio_buffer *audio, char *err, size_t err_s
     }
     if (audio->frames == 0) {
         format_message(err, err_size, "input '%s' has no audio (0 frames)", r->path);
-        goto done;
-    }
-    if (known > 0 && audio->frames < (size_t)known) {
-        format_message(err, err_size, "input '%s' is truncated: its header announces %lld frames "
-                       "(%.2f s), the file holds %zu (%.2f s)", r->path, known,
-                       (double)known / audio->sample_rate, audio->frames,
-                       (double)audio->frames / audio->sample_rate);
         goto done;
     }
     ret = 0;

@@ -32,15 +32,14 @@ typedef struct audio_reader audio_reader;
 audio_reader *audio_reader_open(const char *path, char *err, size_t err_size);
 int audio_reader_channels(const audio_reader *reader);
 int audio_reader_sample_rate(const audio_reader *reader);
-/* 1 if the input was not a regular file and is read from a temporary copy. */
-int audio_reader_spooled(const audio_reader *reader);
 /* Back to the first frame, with a fresh decoder. -1 with the message in err. */
 int audio_reader_rewind(audio_reader *reader, char *err, size_t err_size);
 /* The frame count the header gives; -1 if it gives none (a stream of unknown length). */
 long long audio_reader_frames(const audio_reader *reader);
 /* Reads up to `frames` frames into channel[c] (planar); *got says how many; fewer
- * than asked means the input ended. -1 on a read error, or on a NaN or infinite sample
- * ("has NaN at sample N ... of channel C"), with the message in err. */
+ * than asked means the input ended. -1 on a read error, on an end before the frame
+ * count the header gives ("is truncated"), or on a NaN or infinite sample ("has NaN at
+ * sample N ... of channel C"), with the message in err. */
 int audio_reader_read(audio_reader *reader, float *const *channel, size_t frames, size_t *got,
                       char *err, size_t err_size);
 /* The same, interleaved as the file holds them (frames x channels). */

@@ -40,8 +40,8 @@ static mrxcl_device_desc *list_devices(int *count, int *status)
 
 int cmd_devices(int argc, char **argv)
 {
-    int help = 0, n_positional = 0;
-    if (parse_help_only("devices", argc, argv, &help, NULL, 0, &n_positional) != 0)
+    int help = 0;
+    if (parse_help_only("devices", argc, argv, &help, NULL, 0) != 0)
         return EXIT_USAGE;
     if (help) {
         print_help(stdout, "devices");

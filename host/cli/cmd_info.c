@@ -41,8 +41,8 @@ static void print_model_info(const char *name, const mrxcl_model_info *mi)
 int cmd_info(int argc, char **argv)
 {
     const char *positional[1] = {NULL};
-    int help = 0, n_positional = 0;
-    if (parse_help_only("info", argc, argv, &help, positional, 1, &n_positional) != 0)
+    int help = 0;
+    if (parse_help_only("info", argc, argv, &help, positional, 1) != 0)
         return EXIT_USAGE;
     if (help) {
         print_help(stdout, "info");

@@ -150,10 +150,10 @@ static int choose_consistency(separation *sp)
     return EXIT_RUNTIME;
 }
 
-/* --chunk's lower bound (mrxcl_min_piece_seconds): a piece shorter than the model's
- * longest STFT window is mostly the reflected padding of step 1 (docs/network.md), and
- * pieces of a few milliseconds cost a setup each (0.05 s of audio in 0.1 ms pieces took
- * 51 s): at least that window, and at least MIN_PIECE_SECONDS. */
+/* --chunk's lower bound: a piece shorter than the model's longest STFT window is mostly
+ * the reflected padding of step 1 (docs/network.md), and pieces of a few milliseconds
+ * cost a setup each, which adds up to minutes on seconds of audio: at least that window,
+ * and at least MIN_PIECE_SECONDS. */
 static int check_piece_length(const separation *sp)
 {
     double piece = sp->stream.piece_seconds;

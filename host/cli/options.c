@@ -228,11 +228,12 @@ int parse_separate_options(int argc, char **argv, separate_options *opt, const c
 }
 
 int parse_help_only(const char *command, int argc, char **argv, int *help,
-                    const char **positional, int max_positional, int *n_positional)
+                    const char **positional, int max_positional)
 {
+    int n_positional = 0;
     *help = 0;
     parse_state ps = {command, help_only_specs, COUNT(help_only_specs), help, argc, argv, 0};
-    return parse_options(&ps, positional, max_positional, n_positional);
+    return parse_options(&ps, positional, max_positional, &n_positional);
 }
 
 static void print_options(FILE *out, const option_spec *specs, int n_specs)

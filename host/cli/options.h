@@ -32,7 +32,7 @@ int parse_separate_options(int argc, char **argv, separate_options *opt, const c
 /* For commands whose only option is --help (devices, info): up to max_positional
  * arguments go to positional. 0, or EXIT_USAGE after printing why. */
 int parse_help_only(const char *command, int argc, char **argv, int *help,
-                    const char **positional, int max_positional, int *n_positional);
+                    const char **positional, int max_positional);
 
 /* The help of one command, or of all (command NULL). */
 void print_help(FILE *out, const char *command);

@@ -26,7 +26,6 @@ int separate_job_open_input(separate_job *job, const char *input_path)
         return -1;
     job->channels = audio_reader_channels(reader);
     job->sample_rate = audio_reader_sample_rate(reader);
-    job->spooled = audio_reader_spooled(reader);
     if (audio_reader_frames(reader) > 0) {
         job->frames = (size_t)audio_reader_frames(reader);
         job->reader = reader;
@@ -52,19 +51,8 @@ static int read_interleaved(separate_job *job, size_t pos, float *buf, size_t n)
                 buf[i * C + c] = job->whole.data[c][pos + i];
         return 0;
     }
-    size_t got = 0;
-    if (audio_reader_read_interleaved(job->reader, buf, n, &got, job->err, sizeof job->err) != 0)
-        return -1;
-    if (got < n) {
-        format_message(job->err, sizeof job->err,
-                       "input '%s' is truncated: its header announces %zu frames (%.2f s), the "
-                       "file holds %zu (%.2f s); rewrite it (sox, ffmpeg) to separate what is "
-                       "there", job->input_path, job->frames,
-                       (double)job->frames / job->sample_rate, pos + got,
-                       (double)(pos + got) / job->sample_rate);
-        return -1;
-    }
-    return 0;
+    size_t got = 0; /* all n: the reader says when the input ends before its header's count */
+    return audio_reader_read_interleaved(job->reader, buf, n, &got, job->err, sizeof job->err);
 }
 
 int separate_job_first_pass(separate_job *job, int measure, double *lufs)
@@ -82,8 +70,6 @@ int separate_job_first_pass(separate_job *job, int measure, double *lufs)
     }
     if (!measure && held_whole(job))
         return 0; /* read, and checked, already */
-    if (block < 1)
-        block = 1;
     buf = malloc(block * (size_t)job->channels * sizeof(float));
     if (measure)
         m = loudness_meter_new(job->channels, job->sample_rate);
@@ -122,7 +108,7 @@ int separate_job_start(separate_job *job, size_t pieces, double now)
     job->pieces_done = 0;
     job->piece_seconds = calloc(pieces ? pieces : 1, sizeof *job->piece_seconds);
     job->piece_frames = calloc(pieces ? pieces : 1, sizeof *job->piece_frames);
-    job->t_start = job->t_last = now;
+    job->t_last = now;
     job->frames_last = 0;
     return job->piece_seconds && job->piece_frames ? 0 : -1;
 }
@@ -178,13 +164,7 @@ int separate_job_read(void *user, float *const *channel, size_t frames)
         size_t got = 0;
         if (audio_reader_read(job->reader, channel, frames, &got, job->err, sizeof job->err) != 0)
             return -1;
-        job->read_pos += got;
-        if (got < frames) {
-            format_message(job->err, sizeof job->err,
-                           "input '%s' ended after %zu of the %zu frames its header announces",
-                           job->input_path, job->read_pos, job->frames);
-            return -1;
-        }
+        job->read_pos += got; /* all of them: a short read is an error (audio_reader.h) */
     }
     job->io_seconds += now_seconds() - t0;
     return 0;

@@ -18,7 +18,6 @@ typedef struct separate_job {
     int channels;
     int sample_rate;
     const char *input_path;
-    int spooled;          /* the input was a pipe or FIFO, read from a temporary copy */
     int loudness_skipped; /* the rate is outside what the loudness meter takes */
     stem_writer *writer;
     double io_seconds;         /* time spent in the read and write callbacks */
@@ -28,7 +27,7 @@ typedef struct separate_job {
      * frames separated; pieces entries, filled by the progress callback */
     double *piece_seconds;
     size_t *piece_frames;
-    double t_start, t_last;
+    double t_last;
     size_t frames_last;
     char err[4096 + 512];
 } separate_job;
