@@ -9,6 +9,12 @@
 # The stems go to demo/stems/. No Python on this path.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ ! -f models/default.safetensors ] && [ -z "${MRXCL_MODEL:-}" ]; then
+    echo "quickstart: this tree has no models/default.safetensors, so the build embeds no" >&2
+    echo "quickstart: model: name one with MRXCL_MODEL=FILE (tools/convert.py converts the" >&2
+    echo "quickstart: authors' checkpoint) and run this again." >&2
+    exit 1
+fi
 bash .ci/deps.sh build
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMRXCL_TESTS=OFF >/dev/null
 cmake --build build -j"$(nproc)"
@@ -16,12 +22,6 @@ cmake --build build -j"$(nproc)"
 DEMO=examples/demo/mixture.opus
 CLIP=${1:-$DEMO}
 OUT=demo/stems
-if [ ! -f models/default.safetensors ] && [ -z "${MRXCL_MODEL:-}" ]; then
-    echo "quickstart: this tree has no models/default.safetensors, so the build embeds no" >&2
-    echo "quickstart: model: name one with MRXCL_MODEL=FILE (tools/convert.py converts the" >&2
-    echo "quickstart: authors' checkpoint) and run this again." >&2
-    exit 1
-fi
 ./build/mrxcl info
 echo "quickstart: separating $CLIP into $OUT/ (the first run on a device builds the"
 echo "quickstart: OpenCL kernels, which takes longer than the separation)"

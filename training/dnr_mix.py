@@ -49,7 +49,8 @@ cache, and int16 (96 dB of range) keeps all that matters of the Vorbis or 16-bit
 half the size of float32. The cache (default ~/.cache/mrxcl/pools, or $MRXCL_POOL_CACHE, or
 --cache; 318 MB per hour of audio, decoded by all cores in parallel) is rebuilt when a file's
 size or time stamp changes. WAV files (the validation set, mrxcl's output) are read and written by
-read_wav/write_wav here with numpy alone, so eval.py needs neither soundfile nor scipy.
+read_wav/write_wav of tools/audio_io.py with numpy alone, so eval.py needs neither soundfile nor
+scipy.
 
 Dependencies: numpy; libebur128 (Debian's libebur128-1, loaded with ctypes: BS.1770-4
 loudness); scipy (resampling) and soundfile. Install the Python ones without letting pip
@@ -69,7 +70,6 @@ import hashlib
 import json
 import math
 import os
-import struct
 import sys
 import time
 import zlib
@@ -109,8 +109,7 @@ LOW_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000)
 # ---------------------------------------------------------------------------------
 # WAV files and loudness: tools/audio_io.py (the reference tools use them too)
 
-from audio_io import (_EBUR128, _Ebur128, input_loudness, loudness, read_wav,  # noqa: E402,F401
-                      write_wav)
+from audio_io import loudness, read_wav, write_wav  # noqa: E402
 
 
 class _FakePool:

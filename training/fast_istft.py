@@ -143,8 +143,6 @@ def selfcheck(seed=0, verbose=False):
 
 
 if __name__ == "__main__":
-    import os
-    import sys
     seed = int(sys.argv[1]) if len(sys.argv) > 1 else int.from_bytes(os.urandom(4), "little")
     ok = selfcheck(seed, verbose=True)
     if not ok:

@@ -13,7 +13,7 @@ records: each session's flags, so that a run trained in phases with different sc
 described as such and reproduced by one command per phase), the corpus manifest
 (build_corpus.py), the JSON of `eval.py ... --json`, the model file (safetensors
 header and metadata) and the repository root (for a LICENSE file). Writes the Markdown card
-to -o ('-': stdout). The numbers come from these files or the tools' code (train.flop_estimate,
+to -o ('-': stdout). The numbers come from these files or the tools' code (mrx_io.flop_estimate,
 dnr_mix.MixConfig, train.parse_args' defaults); the verdicts against the issue's targets are
 computed. A missing or malformed input: a message on stderr, exit status 1.
 """
@@ -317,14 +317,14 @@ def summary_section(o, config, manifest, init=None):
 
 
 def config_section(config, dtypes, size, match):
-    f, sr, hop = train.flop_estimate(config), config["sample_rate"], config["hop"]
+    f, sr, hop = mrx_io.flop_estimate(config), config["sample_rate"], config["hop"]
     params, mb = mrx_io.parameter_count(config), size / 1e6
     within = lambda v, b: "within" if v <= b else "OVER"  # noqa: E731
-    if mb > train.MB_BUDGET or f["total"] > train.GFLOP_BUDGET:
+    if mb > mrx_io.MB_BUDGET or f["total"] > mrx_io.GFLOP_BUDGET:
         print("model_card: WARNING: the model is over the issue's budget (%.2f MB of %.0f, "
               "%.3f GFLOP/s of %.1f); a file over 25 MB fails ctest default_model_budget: "
               "store it as F16 (tools/convert.py MODEL OUT --f16)"
-              % (mb, train.MB_BUDGET, f["total"], train.GFLOP_BUDGET), file=sys.stderr)
+              % (mb, mrx_io.MB_BUDGET, f["total"], mrx_io.GFLOP_BUDGET), file=sys.stderr)
     rows = [("Sample rate", "%d Hz" % sr),
             ("STFT hop", "%d samples (%.1f ms)" % (hop, 1000.0 * hop / sr)),
             ("Windows", ", ".join("%d (%.1f ms)" % (n, 1000.0 * n / sr)
@@ -334,11 +334,11 @@ def config_section(config, dtypes, size, match):
             ("Sources (output order)", ", ".join(config["sources"])),
             ("Parameters", "{:,} ({:.2f} M)".format(params, params / 1e6)),
             ("Model file", "%.2f MB (10^6 bytes), %s; issue budget %.0f MB: %s"
-             % (mb, "/".join(dtypes), train.MB_BUDGET, within(mb, train.MB_BUDGET))),
+             % (mb, "/".join(dtypes), mrx_io.MB_BUDGET, within(mb, mrx_io.MB_BUDGET))),
             ("Forward cost", "%.3f GFLOP per mono audio second (GEMM %.3f, LSTM %.3f, FFT %.3f, "
              "other %.3f); issue budget %.1f: %s"
-             % (f["total"], f["gemm"], f["lstm"], f["fft"], f["other"], train.GFLOP_BUDGET,
-                within(f["total"], train.GFLOP_BUDGET))),
+             % (f["total"], f["gemm"], f["lstm"], f["fft"], f["other"], mrx_io.GFLOP_BUDGET,
+                within(f["total"], mrx_io.GFLOP_BUDGET))),
             ("Weights", match)]
     return ["## Configuration", ""] + table(("Item", "Value"), rows) + [""]
 
