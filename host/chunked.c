@@ -66,6 +66,25 @@ static float **alloc_rows(int n, size_t len)
     return rows;
 }
 
+/* mix[c][i] = in[c][i] + sum_s (gains[s] - 1) * out[s * channels + c][i], i < n: sources
+ * at gain 1 add nothing, so that with every gain at 1 the input comes back bit for bit,
+ * and what no source holds (the residual, and above the model's band when the input is
+ * resampled) keeps its level. */
+static void remix(const float *gains, float *const *in, float *const *out, int channels,
+                  int sources, size_t n, float *const *mix)
+{
+    for (int c = 0; c < channels; c++) {
+        memcpy(mix[c], in[c], n * sizeof(float));
+        for (int s = 0; s < sources; s++) {
+            const float g = gains[s] - 1.0f;
+            const float *x = out[s * channels + c];
+            if (g != 0.0f)
+                for (size_t i = 0; i < n; i++)
+                    mix[c][i] += g * x[i];
+        }
+    }
+}
+
 int chunked_separate(const chunk_plan *plan, int channels, int sources, const chunk_io *io)
 {
     const size_t L = plan->length, O = plan->overlap;
@@ -75,9 +94,10 @@ int chunked_separate(const chunk_plan *plan, int channels, int sources, const ch
     float **out = alloc_rows(n_out, L);
     float **tail = alloc_rows(n_out, O);    /* piece k's last O frames, for piece k+1 */
     float *fade = malloc((O ? O : 1) * sizeof *fade);
+    float **mix = io->mix_gains ? alloc_rows(channels, L) : NULL;
     const float **rows = malloc((size_t)(channels > 0 ? channels : 1) * sizeof *rows);
     float **in_at = malloc((size_t)(channels > 0 ? channels : 1) * sizeof *in_at);
-    if (!in || !out || !tail || !fade || !rows || !in_at) {
+    if (!in || !out || !tail || !fade || !rows || !in_at || (io->mix_gains && !mix)) {
         rc = CHUNK_ERR_OUT_OF_MEMORY;
         goto done;
     }
@@ -106,7 +126,14 @@ int chunked_separate(const chunk_plan *plan, int channels, int sources, const ch
                 for (size_t i = 0; i < O; i++)
                     out[j][i] = tail[j][i] * (1.0f - fade[i]) + out[j][i] * fade[i];
         size_t final = last ? n : n - O;
-        for (int s = 0; s < sources; s++) {
+        if (mix) {
+            remix(io->mix_gains, in, out, channels, sources, final, mix);
+            if (io->write(io->user, CHUNK_REMIX, (const float *const *)mix, final) != 0) {
+                rc = CHUNK_ERR_CALLBACK;
+                goto done;
+            }
+        }
+        for (int s = 0; s < sources && !mix; s++) {
             for (int c = 0; c < channels; c++)
                 rows[c] = out[s * channels + c];
             if (io->write(io->user, s, rows, final) != 0) {
@@ -125,6 +152,7 @@ done:
     free_rows(out, n_out);
     free_rows(tail, n_out);
     free(fade);
+    free_rows(mix, channels);
     free(rows);
     free(in_at);
     return rc;

@@ -46,7 +46,13 @@ typedef struct chunk_io {
     /* optional: called after piece k (0-based) of plan->count was written */
     void (*progress)(void *user, size_t k, const chunk_plan *plan);
     void *user;
+    /* NULL: `write` receives every source. Else a remix: `write` receives, as source
+     * CHUNK_REMIX, input + sum over s of (mix_gains[s] - 1) * source s, frame by frame
+     * (the input as `read` gave it: `separate` must leave `in` as it is). */
+    const float *mix_gains;
 } chunk_io;
+
+#define CHUNK_REMIX (-1)
 
 enum { CHUNK_OK = 0, CHUNK_ERR_CALLBACK = -1, CHUNK_ERR_OUT_OF_MEMORY = -2 };
 

@@ -3,6 +3,7 @@
  * file adds the input gain and the checks on the network's output around
  * mrxcl_separate(). */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "chunked.h"
@@ -17,6 +18,9 @@ mrxcl_stream_params mrxcl_stream_default_params(void)
     p.overlap_seconds = 2.0;
     p.input_gain = 1.0f;
     p.consistency = MRXCL_CONSISTENCY_MODEL;
+    p.remix = 0;
+    for (int s = 0; s < MRXCL_MAX_SOURCES; s++)
+        p.source_gains[s] = 1.0f;
     return p;
 }
 
@@ -61,6 +65,24 @@ int mrxcl_stream_plan_get(const mrxcl_stream_params *params, size_t frames, int 
     return MRXCL_OK;
 }
 
+static void rows_free(float **rows, int n)
+{
+    for (int i = 0; rows && i < n; i++)
+        free(rows[i]);
+    free(rows);
+}
+
+static float **rows_new(int n, size_t len)
+{
+    float **rows = calloc((size_t)n, sizeof *rows);
+    for (int i = 0; rows && i < n; i++)
+        if (!(rows[i] = malloc(len * sizeof(float)))) {
+            rows_free(rows, n);
+            return NULL;
+        }
+    return rows;
+}
+
 typedef struct stream_job {
     mrxcl_context *ctx;
     int channels, sample_rate, n_sources;
@@ -70,6 +92,8 @@ typedef struct stream_job {
     mrxcl_write_callback write;
     mrxcl_progress_callback progress;
     void *user;
+    float **scaled; /* channels rows of a piece: the input times gain (gain != 1) */
+    float mix_gains[MRXCL_MAX_SOURCES];
     int status; /* why a chunk_io callback failed */
 } stream_job;
 
@@ -80,10 +104,6 @@ static int job_read(void *user, float *const *channel, size_t frames)
         job->status = mrxcl_fail(MRXCL_ERR_CALLBACK, "the read callback failed");
         return -1;
     }
-    if (job->gain != 1.0f)
-        for (int c = 0; c < job->channels; c++)
-            for (size_t i = 0; i < frames; i++)
-                channel[c][i] *= job->gain;
     return 0;
 }
 
@@ -91,6 +111,14 @@ static int job_separate(void *user, const float *const *in, int channels, size_t
                         float *const *out)
 {
     stream_job *job = user;
+    /* The input stays as read (a remix adds the stems to it); the network gets a
+     * scaled copy. */
+    if (job->gain != 1.0f) {
+        for (int c = 0; c < channels; c++)
+            for (size_t i = 0; i < frames; i++)
+                job->scaled[c][i] = in[c][i] * job->gain;
+        in = (const float *const *)job->scaled;
+    }
     int rc = mrxcl_separate(job->ctx, in, channels, frames, job->sample_rate, out);
     if (rc != MRXCL_OK) {
         job->status = rc; /* mrxcl_separate left its message on the context */
@@ -116,9 +144,11 @@ static int job_separate(void *user, const float *const *in, int channels, size_t
 static int job_write(void *user, int source, const float *const *channel, size_t frames)
 {
     stream_job *job = user;
+    if (source == CHUNK_REMIX)
+        source = MRXCL_SOURCE_REMIX;
     if (job->write(job->user, source, channel, frames) != 0) {
-        job->status = mrxcl_fail(MRXCL_ERR_CALLBACK, "the write callback failed (source %d)",
-                                 source);
+        job->status = mrxcl_fail(MRXCL_ERR_CALLBACK, "the write callback failed (%s %d)",
+                                 source == MRXCL_SOURCE_REMIX ? "remix" : "source", source);
         return -1;
     }
     return 0;
@@ -158,6 +188,15 @@ int mrxcl_separate_stream(mrxcl_context *ctx, const mrxcl_stream_params *params,
     if ((rc = plan_from(p, frames, sample_rate, &plan)) != MRXCL_OK)
         goto out;
     job.n_sources = ctx->info.n_sources;
+    for (int s = 0; p->remix && s < job.n_sources; s++) {
+        if (!(isfinite(p->source_gains[s]) && p->source_gains[s] >= 0.0f)) {
+            rc = mrxcl_fail(MRXCL_ERR_INVALID_ARGUMENT, "remix gain %g of source %d (%s): it "
+                            "must be finite and 0 or more", (double)p->source_gains[s], s,
+                            ctx->info.source_names[s]);
+            goto out;
+        }
+        job.mix_gains[s] = p->source_gains[s];
+    }
     if ((rc = mrxcl_consistency_resolve(&ctx->info, p->consistency, &job.share)) != MRXCL_OK)
         goto out;
     job.ctx = ctx;
@@ -168,8 +207,16 @@ int mrxcl_separate_stream(mrxcl_context *ctx, const mrxcl_stream_params *params,
     job.write = write;
     job.progress = progress;
     job.user = user_data;
-    chunk_io io = {job_read, job_separate, job_write, job_progress, &job};
-    switch (chunked_separate(&plan, channels, job.n_sources, &io)) {
+    chunk_io io = {job_read, job_separate, job_write, job_progress, &job,
+                   p->remix ? job.mix_gains : NULL};
+    if (job.gain != 1.0f && !(job.scaled = rows_new(channels, plan.length))) {
+        rc = mrxcl_fail(MRXCL_ERR_OUT_OF_MEMORY, "out of memory for pieces of %zu frames x %d "
+                        "channels", plan.length, channels);
+        goto out;
+    }
+    int chunked = chunked_separate(&plan, channels, job.n_sources, &io);
+    rows_free(job.scaled, channels);
+    switch (chunked) {
     case CHUNK_OK:
         rc = MRXCL_OK;
         break;

@@ -225,7 +225,18 @@ typedef struct mrxcl_stream_params {
     double overlap_seconds;        /* 2; at most half a piece */
     float input_gain;              /* 1; > 0 */
     mrxcl_consistency consistency; /* MODEL */
+    /* 0: `write` receives each source. 1: a remix: `write` receives one signal, as
+     * source MRXCL_SOURCE_REMIX, the input plus (source_gains[s] - 1) times each source
+     * s. Where the stems sum to the input (consistency ALL) that is the sum of the
+     * sources times their gains; what no source holds (PASS's residual, and what lies
+     * above the model's band when the input's rate is higher) keeps its level; with
+     * every gain 1 the input comes back unchanged, bit for bit. */
+    int remix;                                 /* 0 */
+    float source_gains[MRXCL_MAX_SOURCES];     /* linear, finite, >= 0 (0 mutes); all 1 */
 } mrxcl_stream_params;
+
+/* The `source` that mrxcl_stream_params.remix's single output is written as. */
+#define MRXCL_SOURCE_REMIX (-1)
 
 MRXCL_API mrxcl_stream_params mrxcl_stream_default_params(void);
 
@@ -244,7 +255,8 @@ MRXCL_API int mrxcl_stream_plan_get(const mrxcl_stream_params *params, size_t fr
 /* Callbacks return 0 on success, anything else to stop the separation (which then
  * returns MRXCL_ERR_CALLBACK and calls no callback again).
  * read: the next `frames` frames of the input, channel c into channel[c].
- * write: the next `frames` final frames of source s, channel c in channel[c].
+ * write: the next `frames` final frames of source s (MRXCL_SOURCE_REMIX for a remix),
+ *        channel c in channel[c].
  * progress (may be NULL): after each piece, the frames separated so far and in all. */
 typedef int (*mrxcl_read_callback)(void *user_data, float *const *channel, size_t frames);
 typedef int (*mrxcl_write_callback)(void *user_data, int source, const float *const *channel,

@@ -152,7 +152,7 @@ static void check_driver(tu_rng *rng, size_t frames, size_t length, size_t overl
         for (int s = 0; s < N_SRC; s++)
             j.y[s][c] = calloc(frames, sizeof(float));
     }
-    chunk_io io = {job_read, job_separate, job_write, NULL, &j};
+    chunk_io io = {job_read, job_separate, job_write, NULL, &j, NULL};
     int rc = chunked_separate(&p, channels, N_SRC, &io);
     CHECK(rc == CHUNK_OK, "driver(%zu, %zu, %zu): returned %d", frames, length, overlap, rc);
     CHECK(j.read_pos == frames, "driver(%zu, %zu, %zu): read %zu frames", frames, length, overlap,
@@ -208,7 +208,7 @@ static void check_failure(int fail_at)
     j.fail_write_at = fail_at;
     for (int s = 0; s < N_SRC; s++)
         j.y[s][0] = calloc(1000, sizeof(float));
-    chunk_io io = {job_read, job_separate, job_write, NULL, &j};
+    chunk_io io = {job_read, job_separate, job_write, NULL, &j, NULL};
     int rc = chunked_separate(&p, 1, N_SRC, &io);
     CHECK(rc == CHUNK_ERR_CALLBACK, "failing write %d: returned %d", fail_at, rc);
     CHECK(j.calls_after_failure == 0, "failing write %d: %d calls after it", fail_at,

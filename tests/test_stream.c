@@ -7,6 +7,11 @@
  * - whole with ALL equals mrxcl_separate followed by mrxcl_consistency_apply bit for bit;
  *   mrxcl_consistency_apply on random stems equals the residual shared in double (1e-6
  *   of the largest sample) for each mode, and refuses a bad mode or buffers;
+ * - a remix (mrxcl_stream_params.remix) equals the input plus (gain - 1) times each
+ *   stem of the same separation, summed here in double (1e-5 of the largest sample), in
+ *   pieces, with an input gain, a muted source, PASS and ALL; every gain at 1 gives the
+ *   input back bit for bit; ALL with one gain g for all gives g times the input;
+ *   negative or non-finite gains are refused;
  * - every frame is read once and written once per source, in order; progress reaches
  *   the end once per piece; a failing read or write callback stops it with
  *   MRXCL_ERR_CALLBACK and no callback is called after; bad parameters are refused.
@@ -32,6 +37,7 @@ typedef struct io {
     int read_calls, fail_read_at, fail_write_at, write_calls, calls_after_failure, failed;
     size_t progress_calls, last_done;
     int progress_bad;
+    int remix; /* expect MRXCL_SOURCE_REMIX only, kept where source 0 goes */
 } io;
 
 static int on_read(void *u, float *const *ch, size_t n)
@@ -58,6 +64,10 @@ static int on_write(void *u, int s, const float *const *ch, size_t n)
         t->failed = 1;
         return -1;
     }
+    if (t->remix && s != MRXCL_SOURCE_REMIX)
+        return -1;
+    if (t->remix)
+        s = 0;
     if (s < 0 || s >= S || t->write_pos[s] + n > t->frames)
         return -1;
     for (int c = 0; c < C; c++)
@@ -225,6 +235,77 @@ static int check_plan_messages(void)
     return fails;
 }
 
+/* The remix against the stems of the same parameters; see the top of the file. */
+static int check_remix(mrxcl_context *ctx, tu_rng *rng, const float *x, float *y, size_t L,
+                       int rate)
+{
+    int fails = 0;
+    float *r = malloc(sizeof(float) * S * C * L);
+    for (int trial = 0; trial < 4; trial++) {
+        const int all_one = trial == 2, uniform = trial == 3;
+        size_t P = L / 3 + (size_t)(tu_next(rng) % (L / 4)), O = 1 + (size_t)(tu_next(rng) % (P / 2));
+        mrxcl_stream_params p = mrxcl_stream_default_params();
+        p.piece_seconds = (double)P / rate;
+        p.overlap_seconds = (double)O / rate;
+        p.input_gain = (float)pow(10.0, tu_uniform(rng, -1.5, 1.5));
+        p.consistency = trial == 0 ? MRXCL_CONSISTENCY_PASS : MRXCL_CONSISTENCY_ALL;
+        float g_all = (float)tu_uniform(rng, 0.25, 4.0);
+        int muted = (int)(tu_next(rng) % S);
+        for (int s = 0; s < S; s++)
+            p.source_gains[s] = all_one ? 1.0f : uniform ? g_all
+                                : s == muted ? 0.0f : (float)tu_uniform(rng, 0.0, 3.0);
+        io t;
+        io_reset(&t, x, y, L);
+        int rs = mrxcl_separate_stream(ctx, &p, C, L, rate, on_read, on_write, NULL, &t);
+        p.remix = 1;
+        io_reset(&t, x, r, L);
+        t.remix = 1;
+        int rr = mrxcl_separate_stream(ctx, &p, C, L, rate, on_read, on_write, NULL, &t);
+        double peak = 0.0, err = 0.0, err_uniform = 0.0;
+        for (int c = 0; c < C; c++)
+            for (size_t i = 0; i < L; i++) {
+                double want = x[c * L + i];
+                for (int s = 0; s < S; s++)
+                    want += ((double)p.source_gains[s] - 1.0) * y[(s * C + c) * L + i];
+                peak = fmax(peak, fabs(want));
+                err = fmax(err, fabs(r[c * L + i] - want)); /* NaN: unwritten, fails below */
+                err_uniform = fmax(err_uniform, fabs(r[c * L + i] - (double)g_all * x[c * L + i]));
+                if (!isfinite(r[c * L + i]))
+                    err = INFINITY;
+            }
+        int bad = rs || rr || t.write_pos[0] != L || !(err <= 1e-5 * peak) ||
+                  (all_one && memcmp(r, x, sizeof(float) * C * L) != 0) ||
+                  (uniform && !(err_uniform <= 1e-5 * peak));
+        if (bad) {
+            printf("FAIL: remix %d (consistency %d, gains %g %g %g, pieces of %zu, overlap %zu, "
+                   "input gain %g): status %d/%d (%s), %zu frames written, error %.3g of peak "
+                   "%.3g%s, from g x input %.3g\n", trial, (int)p.consistency,
+                   (double)p.source_gains[0], (double)p.source_gains[1], (double)p.source_gains[2],
+                   P, O, (double)p.input_gain, rs, rr, rs || rr ? mrxcl_last_error(ctx) : "",
+                   t.write_pos[0], err, peak, all_one ? ", gains 1: must be the input" : "",
+                   err_uniform);
+            fails++;
+        }
+    }
+    const float refused[] = {-0.5f, NAN, INFINITY};
+    for (int i = 0; i < 3; i++) {
+        mrxcl_stream_params p = mrxcl_stream_default_params();
+        p.remix = 1;
+        p.source_gains[1] = refused[i];
+        io t;
+        io_reset(&t, x, r, L);
+        t.remix = 1;
+        int rs = mrxcl_separate_stream(ctx, &p, C, L, rate, on_read, on_write, NULL, &t);
+        if (rs != MRXCL_ERR_INVALID_ARGUMENT || t.read_calls || !strstr(mrxcl_last_error(ctx), "gain")) {
+            printf("FAIL: remix gain %g: status %d (%s), %d reads\n", (double)refused[i], rs,
+                   mrxcl_last_error(ctx), t.read_calls);
+            fails++;
+        }
+    }
+    free(r);
+    return fails;
+}
+
 int main(void)
 {
     uint64_t seed = tu_seed();
@@ -346,6 +427,8 @@ int main(void)
             fails++;
         }
     }
+
+    fails += check_remix(ctx, &rng, x, y, L, rate);
 
     /* a failing callback stops everything */
     for (int which = 0; which < 2; which++) {
