@@ -191,7 +191,10 @@ audio_reader *audio_reader_open(const char *path, char *err, size_t err_size)
      * "Permission denied"), and a directory, which open() accepts, is caught here
      * instead of reaching a decoder. The path is opened once: a FIFO or /dev/stdin has
      * nothing to give a second open. */
-    int fd = open(path, O_RDONLY);
+    int from_stdin = strcmp(path, "-") == 0;
+    int fd = from_stdin ? dup(STDIN_FILENO) : open(path, O_RDONLY);
+    if (from_stdin)
+        path = "standard input";
     if (fd < 0) {
         format_message(err, err_size, "cannot open input '%s': %s", path, strerror(errno));
         return NULL;
@@ -246,6 +249,13 @@ audio_reader *audio_reader_open(const char *path, char *err, size_t err_size)
 fail:
     audio_reader_close(r);
     return NULL;
+}
+
+int audio_reader_channel_map(const audio_reader *r, int *map)
+{
+    /* SFC_GET_CHANNEL_MAP_INFO fills `channels` ints when the header names positions */
+    return sf_command(r->sf, SFC_GET_CHANNEL_MAP_INFO, map,
+                      (int)(sizeof(int) * (size_t)r->info.channels)) == SF_TRUE;
 }
 
 int audio_reader_channels(const audio_reader *r) { return r->info.channels; }

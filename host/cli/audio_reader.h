@@ -22,15 +22,19 @@ int audio_read(const char *path, audio_buffer *audio, char *err, size_t err_size
 
 /* Reading in order, a stretch at a time (for inputs too long to hold whole). */
 typedef struct audio_reader audio_reader;
-/* Opens and checks the file: missing, a directory, undecodable, no channels, a
+/* Opens and checks the file ("-": standard input): missing, a directory, undecodable, no channels, a
  * header that says 0 frames, and a WAV, RF64, AIFF or AU file shorter than its header
  * says ("is truncated") are errors. NULL on failure, with the message in err.
  * The path is opened once. Anything but a regular file or a block device (a pipe,
- * a FIFO, /dev/stdin) is first copied, as read, into a temporary file in $TMPDIR
+ * a FIFO, standard input) is first copied, as read, into a temporary file in $TMPDIR
  * (else /tmp) that is unlinked as soon as it is created: it takes the input's size on
  * disk while the reader is open, and nothing is left behind whatever ends the program. */
 audio_reader *audio_reader_open(const char *path, char *err, size_t err_size);
 int audio_reader_channels(const audio_reader *reader);
+/* Where the header names the channels' positions (a WAVE_FORMAT_EXTENSIBLE mask, a CAF
+ * or AIFF layout): 1, with map[c] = libsndfile's SF_CHANNEL_MAP_* of channel c (map has
+ * room for every channel); else 0. */
+int audio_reader_channel_map(const audio_reader *reader, int *map);
 int audio_reader_sample_rate(const audio_reader *reader);
 /* Back to the first frame, with a fresh decoder. -1 with the message in err. */
 int audio_reader_rewind(audio_reader *reader, char *err, size_t err_size);

@@ -13,7 +13,8 @@ typedef enum arg_kind {
     ARG_FLAG,    /* int: set to 1 */
     ARG_STRING,  /* const char *: the argument */
     ARG_CHOICE,  /* int: index of the argument in `choices` */
-    ARG_SECONDS  /* double: a finite number >= 0 */
+    ARG_SECONDS, /* double: a finite number >= 0 */
+    ARG_NUMBER   /* double: a finite number */
 } arg_kind;
 
 typedef struct option_spec {
@@ -36,6 +37,21 @@ static const char *const onoff_choices[] = {"on", "off", NULL};
  * mrxcl_consistency. "model" (the default) is the mode the model file names, pass when
  * it names none. */
 static const char *const consistency_choices[] = {"pass", "all", "music_sfx", "model", NULL};
+static const char *const progress_choices[] = {"bar", "json", "none", NULL}; /* = progress_mode - 1 */
+static const char *const preset_choices[] = {"dialogue", "me", NULL};
+
+/* dialogue: the speech 12 dB over the music and 9 dB over the effects, where a film mix
+ * usually keeps it a few dB over them, with little change in the overall level (speech
+ * carries most of a film's loudness); me: the music-and-effects track for dubbing. */
+static const remix_preset presets[] = {
+    {"dialogue", 3.0, -9.0, -6.0},
+    {"me", -INFINITY, 0.0, 0.0},
+};
+
+const remix_preset *remix_preset_get(int index)
+{
+    return index >= 0 && index < (int)(sizeof presets / sizeof presets[0]) ? &presets[index] : NULL;
+}
 
 const char *consistency_name(mrxcl_consistency mode)
 {
@@ -53,36 +69,57 @@ static double default_overlap_seconds(void)
 }
 
 #define SEP(field) offsetof(separate_options, field)
+/* The options separate and remix share, after -o. */
+#define SHARED_SPECS                                                                             \
+    {"model", 'm', ARG_STRING, SEP(model), NULL, "MODEL",                                        \
+     "model file (.safetensors); default: $MRXCL_MODEL, else the built-in model", NULL},        \
+    {"device", 0, ARG_STRING, SEP(device), NULL, "D",                                            \
+     "OpenCL device: an index from 'mrxcl devices' or part of its name", NULL},                  \
+    {"subtype", 0, ARG_CHOICE, SEP(subtype), subtype_choices, "float|pcm16|pcm24",               \
+     "sample format (default: float for wav, pcm24 for flac)", NULL},                            \
+    {"loudness", 0, ARG_CHOICE, SEP(loudness), onoff_choices, "on|off",                          \
+     "separate at -27 LUFS (BS.1770), the gain undone on the output (default on)", NULL},        \
+    {"input-lufs", 0, ARG_NUMBER, SEP(input_lufs), NULL, "L",                                    \
+     "the input's integrated loudness, if known: not measured then (saves a pass over it)",     \
+     NULL},                                                                                      \
+    {"consistency", 0, ARG_CHOICE, SEP(consistency), consistency_choices,                        \
+     "pass|all|music_sfx|model",                                                                 \
+     "what the stems miss of the input: pass leaves it; all: a share to each; music_sfx: half "  \
+     "to music, half to sfx; model (default): the model's own mode ('mrxcl info' shows it)",    \
+     NULL},                                                                                      \
+    {"chunk", 0, ARG_SECONDS, SEP(chunk), NULL, "S",                                             \
+     "separate in pieces of S seconds, cross-faded (default %g; 0: the whole input at once; "    \
+     "at least 0.1 s and the model's longest STFT window, 0.19 s for the default model; at "     \
+     "most 1e7 s)",                                                                              \
+     default_piece_seconds},                                                                     \
+    {"overlap", 0, ARG_SECONDS, SEP(overlap), NULL, "S",                                         \
+     "seconds by which pieces overlap (default %g; at most half of --chunk)",                    \
+     default_overlap_seconds},                                                                   \
+    {"progress", 0, ARG_CHOICE, SEP(progress), progress_choices, "bar|json|none",                \
+     "progress on stderr (default: a bar on a terminal; json: one JSON object a line, even "     \
+     "with -q)", NULL},                                                                          \
+    {"quiet", 'q', ARG_FLAG, SEP(quiet), NULL, NULL, "print nothing but errors", NULL},          \
+    {"verbose", 'v', ARG_FLAG, SEP(verbose), NULL, NULL, "print the library's log messages",     \
+     NULL},                                                                                      \
+    {"help", 'h', ARG_FLAG, SEP(help), NULL, NULL, "show this help", NULL}
+
 static const option_spec separate_specs[] = {
-    {"output", 'o', ARG_STRING, SEP(output_dir), NULL, "DIR",
+    {"output", 'o', ARG_STRING, SEP(output), NULL, "DIR",
      "write one file per source into DIR (created if missing)", NULL},
-    {"model", 'm', ARG_STRING, SEP(model), NULL, "MODEL",
-     "model file (.safetensors); default: $MRXCL_MODEL, else the built-in model", NULL},
-    {"device", 0, ARG_STRING, SEP(device), NULL, "D",
-     "OpenCL device: an index from 'mrxcl devices' or part of its name", NULL},
     {"format", 0, ARG_CHOICE, SEP(format), format_choices, "wav|flac|ogg",
      "output format (default wav; ogg is Vorbis)", NULL},
-    {"subtype", 0, ARG_CHOICE, SEP(subtype), subtype_choices, "float|pcm16|pcm24",
-     "sample format (default: float for wav, pcm24 for flac)", NULL},
-    {"loudness", 0, ARG_CHOICE, SEP(loudness), onoff_choices, "on|off",
-     "separate at -27 LUFS (BS.1770), the gain undone on the stems (default on)", NULL},
-    {"consistency", 0, ARG_CHOICE, SEP(consistency), consistency_choices,
-     "pass|all|music_sfx|model",
-     "what the stems miss of the input: pass leaves it; all: a share to each; music_sfx: half "
-     "to music, half to sfx; model (default): the model's own mode ('mrxcl info' shows it)",
-     NULL},
-    {"chunk", 0, ARG_SECONDS, SEP(chunk), NULL, "S",
-     "separate in pieces of S seconds, cross-faded (default %g; 0: the whole input at once; "
-     "at least 0.1 s and the model's longest STFT window, 0.19 s for the default model; at "
-     "most 1e7 s)",
-     default_piece_seconds},
-    {"overlap", 0, ARG_SECONDS, SEP(overlap), NULL, "S",
-     "seconds by which pieces overlap (default %g; at most half of --chunk)",
-     default_overlap_seconds},
-    {"quiet", 'q', ARG_FLAG, SEP(quiet), NULL, NULL, "print nothing but errors", NULL},
-    {"verbose", 'v', ARG_FLAG, SEP(verbose), NULL, NULL, "print the library's log messages",
-     NULL},
-    {"help", 'h', ARG_FLAG, SEP(help), NULL, NULL, "show this help", NULL},
+    SHARED_SPECS,
+};
+
+static const option_spec remix_specs[] = {
+    {"output", 'o', ARG_STRING, SEP(output), NULL, "FILE",
+     "write the remix to FILE; - writes a WAV stream to standard output", NULL},
+    {"format", 0, ARG_CHOICE, SEP(format), format_choices, "wav|flac|ogg",
+     "output format (default: from FILE's extension)", NULL},
+    {"preset", 0, ARG_CHOICE, SEP(preset), preset_choices, "dialogue|me",
+     "dialogue: speech +3 dB, music -9 dB, sfx -6 dB; me: speech muted (music and effects); "
+     "a source's gain given after it changes that source", NULL},
+    SHARED_SPECS,
 };
 #undef SEP
 
@@ -113,6 +150,16 @@ static int set_option(const char *command, const option_spec *spec, void *opts,
         }
         return usage_error(command, "invalid value '%s' for --%s (expected %s)", value,
                            spec->long_name, spec->metavar);
+    case ARG_NUMBER: {
+        char *end = NULL;
+        errno = 0;
+        double v = strtod(value, &end);
+        if (end == value || *end != '\0' || errno != 0 || !isfinite(v))
+            return usage_error(command, "invalid value '%s' for --%s (expected a number)",
+                               value, spec->long_name);
+        *(double *)target = v;
+        return 0;
+    }
     case ARG_SECONDS: {
         char *end = NULL;
         errno = 0;
@@ -136,7 +183,51 @@ typedef struct parse_state {
     int argc;
     char **argv;
     int i; /* the word being parsed */
+    separate_options *gains; /* remix: an unknown --NAME DB is a source's gain */
 } parse_state;
+
+/* "DB", "-inf" or "mute" into dB (-INFINITY for the last two). 0, or EXIT_USAGE. */
+static int parse_gain(const char *command, const char *name, size_t len, const char *value,
+                      double *db)
+{
+    if (strcmp(value, "mute") == 0) {
+        *db = -INFINITY;
+        return 0;
+    }
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(value, &end);
+    if (end == value || *end != '\0' || errno == EINVAL || isnan(v) || v == INFINITY)
+        return usage_error(command, "invalid gain '%s' for --%.*s (expected dB, -inf or mute)",
+                           value, (int)len, name);
+    if (v > MAX_GAIN_DB)
+        return usage_error(command, "gain %s dB for --%.*s is absurd: at most +%g dB (more only "
+                           "clips)", value, (int)len, name, MAX_GAIN_DB);
+    *db = v;
+    return 0;
+}
+
+/* --NAME DB for a source the model may have: checked against it once it is loaded. */
+static int add_gain(parse_state *ps, const char *name, size_t len, const char *eq)
+{
+    separate_options *o = ps->gains;
+    const char *value = eq ? eq + 1 : ps->i + 1 < ps->argc ? ps->argv[++ps->i] : NULL;
+    if (!value)
+        return usage_error(ps->command, "unknown option '--%.*s' (a source's gain takes a "
+                           "value: --%.*s DB)", (int)len, name, (int)len, name);
+    if (o->n_gains >= MAX_GAIN_OPTIONS)
+        return usage_error(ps->command, "more than %d gains", MAX_GAIN_OPTIONS);
+    double db = 0.0;
+    if (parse_gain(ps->command, name, len, value, &db) != 0)
+        return EXIT_USAGE;
+    /* the name stays in argv: "--speech=3" is cut at its '=' by a copy of the word */
+    char *copy = strndup(name, len);
+    if (!copy)
+        return usage_error(ps->command, "out of memory");
+    o->gain_name[o->n_gains] = copy;
+    o->gain_db[o->n_gains++] = db;
+    return 0;
+}
 
 /* "--name", "--name=VALUE", "--name VALUE" */
 static int parse_long_option(parse_state *ps)
@@ -150,6 +241,8 @@ static int parse_long_option(parse_state *ps)
         if (strlen(long_name) == len && strncmp(long_name, name, len) == 0)
             spec = &ps->specs[k];
     }
+    if (!spec && ps->gains)
+        return add_gain(ps, name, len, eq);
     if (!spec)
         return usage_error(ps->command, "unknown option '--%.*s'", (int)len, name);
     const char *value = NULL;
@@ -218,12 +311,18 @@ static int parse_options(parse_state *ps, const char **positional, int max_posit
     return 0;
 }
 
-int parse_separate_options(int argc, char **argv, separate_options *opt, const char **input,
-                           int *n_inputs)
+int parse_separate_options(const char *command, int argc, char **argv, separate_options *opt,
+                           const char **input, int *n_inputs)
 {
-    const separate_options none = {NULL, NULL, NULL, -1, -1, -1, -1, -1.0, -1.0, 0, 0, 0};
-    *opt = none;
-    parse_state ps = {"separate", separate_specs, COUNT(separate_specs), opt, argc, argv, 0};
+    memset(opt, 0, sizeof *opt);
+    opt->format = opt->subtype = opt->loudness = opt->consistency = -1;
+    opt->progress = opt->preset = -1;
+    opt->chunk = opt->overlap = -1.0;
+    opt->input_lufs = NAN;
+    int remix = strcmp(command, "remix") == 0;
+    parse_state ps = {command, remix ? remix_specs : separate_specs,
+                      remix ? COUNT(remix_specs) : COUNT(separate_specs), opt, argc, argv, 0,
+                      remix ? opt : NULL};
     return parse_options(&ps, input, 1, n_inputs);
 }
 
@@ -232,7 +331,7 @@ int parse_help_only(const char *command, int argc, char **argv, int *help,
 {
     int n_positional = 0;
     *help = 0;
-    parse_state ps = {command, help_only_specs, COUNT(help_only_specs), help, argc, argv, 0};
+    parse_state ps = {command, help_only_specs, COUNT(help_only_specs), help, argc, argv, 0, NULL};
     return parse_options(&ps, positional, max_positional, &n_positional);
 }
 
@@ -265,6 +364,9 @@ static void print_usage_lines(FILE *out, const char *command)
     fputs("Usage:\n", out);
     if (all || strcmp(command, "separate") == 0)
         fputs("  mrxcl separate INPUT -o DIR [-m MODEL] [options]\n", out);
+    if (all || strcmp(command, "remix") == 0)
+        fputs("  mrxcl remix INPUT -o FILE [--preset dialogue|me] [--SOURCE DB ...] [options]\n",
+              out);
     if (all || strcmp(command, "devices") == 0)
         fputs("  mrxcl devices\n", out);
     if (all || strcmp(command, "info") == 0)
@@ -276,15 +378,29 @@ static void print_usage_lines(FILE *out, const char *command)
 static void print_separate_help(FILE *out)
 {
     fprintf(out,
-            "\nseparate: read INPUT (any format libsndfile reads) and write one file per\n"
-            "source, named after the model's sources (DIR/music.wav, DIR/speech.wav,\n"
-            "DIR/sfx.wav), with the input's sample rate, channels and length. Files in\n"
-            "DIR are replaced only when every stem was written. A pipe or FIFO as INPUT\n"
-            "(/dev/stdin) is copied to $TMPDIR first. The input is read and\n"
-            "separated in pieces (--chunk), so a film needs no more memory than a\n"
-            "%g s clip, and at -27 LUFS (--loudness), the level the models work at.\n",
+            "\nseparate: read INPUT (any format libsndfile reads; - is standard input) and\n"
+            "write one file per source, named after the model's sources (DIR/music.wav,\n"
+            "DIR/speech.wav, DIR/sfx.wav), with the input's sample rate, channels, length\n"
+            "and WAV channel mask. Files in DIR are replaced only when every stem was\n"
+            "written. A pipe as INPUT is copied to $TMPDIR first (it is read twice: its\n"
+            "loudness, then the separation). The input is read and separated in pieces\n"
+            "(--chunk), so a film needs no more memory than a %g s clip, and at -27 LUFS\n"
+            "(--loudness), the level the models work at.\n",
             default_piece_seconds());
     print_options(out, separate_specs, COUNT(separate_specs));
+}
+
+static void print_remix_help(FILE *out)
+{
+    fputs("\nremix: separate INPUT and write one file in which each source has the gain\n"
+          "given in dB (--speech DB, --music DB, --sfx DB: any source of the model; -inf or\n"
+          "mute silences it; 0 by default), with the input's rate, channels, length and WAV\n"
+          "channel mask; no stems are written. The output is the input plus (gain - 1) x\n"
+          "each stem: with every gain at 0 dB it is the input; with consistency all (the\n"
+          "default model's) it is the sum of the gained stems. -o - writes WAV (RF64 over\n"
+          "4 GiB) to standard output, its header giving the exact length; the format of a\n"
+          "FILE comes from its extension (.wav, .flac, .ogg) or --format.\n", out);
+    print_options(out, remix_specs, COUNT(remix_specs));
 }
 
 void print_help(FILE *out, const char *command)
@@ -297,6 +413,8 @@ void print_help(FILE *out, const char *command)
     print_usage_lines(out, command);
     if (all || strcmp(command, "separate") == 0)
         print_separate_help(out);
+    if (all || strcmp(command, "remix") == 0)
+        print_remix_help(out);
     if (all || strcmp(command, "devices") == 0)
         fputs("\ndevices: list the OpenCL devices and their indices.\n", out);
     if (all || strcmp(command, "info") == 0)
@@ -306,8 +424,11 @@ void print_help(FILE *out, const char *command)
           "  MRXCL_DEVICE      device index or name part used when --device is not given\n"
           "  MRXCL_KERNEL_DIR  read the OpenCL kernels (*.cl) from this directory\n",
           out);
-    if (all || strcmp(command, "separate") == 0)
-        fputs("\nExample:\n"
-              "  mrxcl separate film.wav -o stems -m mrx.safetensors --format flac\n",
+    if (all || strcmp(command, "separate") == 0 || strcmp(command, "remix") == 0)
+        fputs("\nExamples:\n"
+              "  mrxcl separate film.wav -o stems --format flac\n"
+              "  mrxcl remix film.wav -o louder-speech.wav --preset dialogue\n"
+              "  ffmpeg -i film.mkv -map 0:a:0 -f wav - | mrxcl remix - -o - --preset me |\n"
+              "    ffmpeg -i film.mkv -i - -map 0:v -map 1:a -c:v copy film-me.mkv\n",
               out);
 }

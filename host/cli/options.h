@@ -8,9 +8,11 @@
 
 #include <stdio.h>
 
-/* separate's options as given; -1 (or NULL) where not given. */
+#define MAX_GAIN_OPTIONS 16
+
+/* separate's and remix's options as given; -1 (or NULL, or NAN) where not given. */
 typedef struct separate_options {
-    const char *output_dir;
+    const char *output;  /* separate: a directory; remix: a file, or "-" */
     const char *model;
     const char *device;
     int format;      /* index in wav|flac|ogg (= audio_format) */
@@ -19,15 +21,33 @@ typedef struct separate_options {
     int consistency; /* = mrxcl_consistency */
     double chunk;    /* seconds */
     double overlap;  /* seconds */
+    double input_lufs; /* NAN: measured */
+    int progress;    /* index in bar|json|none (= progress_mode - 1); -1 auto */
     int quiet;
     int verbose;
     int help;
+    /* remix: --preset (index in dialogue|me), and --NAME DB for a source NAME, in the
+     * order given (dB; -INFINITY mutes) */
+    int preset;
+    int n_gains;
+    const char *gain_name[MAX_GAIN_OPTIONS];
+    double gain_db[MAX_GAIN_OPTIONS];
 } separate_options;
 
-/* Parses the words after "separate" into *opt; the input file names go to input[0..1)
- * and *n_inputs. 0, or EXIT_USAGE after printing why. */
-int parse_separate_options(int argc, char **argv, separate_options *opt, const char **input,
-                           int *n_inputs);
+/* The presets' gains in dB, for sources named speech, music and sfx. */
+typedef struct remix_preset {
+    const char *name;
+    double speech_db, music_db, sfx_db;
+} remix_preset;
+const remix_preset *remix_preset_get(int index);
+
+/* The largest gain remix takes, in dB: louder is clipping, not a remix. */
+#define MAX_GAIN_DB 40.0
+
+/* Parses the words after "separate" (or "remix": `command`) into *opt; the input file
+ * names go to input[0..1) and *n_inputs. 0, or EXIT_USAGE after printing why. */
+int parse_separate_options(const char *command, int argc, char **argv, separate_options *opt,
+                           const char **input, int *n_inputs);
 
 /* For commands whose only option is --help (devices, info): up to max_positional
  * arguments go to positional. 0, or EXIT_USAGE after printing why. */

@@ -89,6 +89,8 @@ int separate_job_first_pass(separate_job *job, int measure, double *lufs)
             goto done;
         }
         pos += n;
+        if (job->progress)
+            progress_update(job->progress, (double)pos / job->sample_rate);
     }
     if (m)
         *lufs = loudness_meter_integrated(m);
@@ -174,7 +176,8 @@ int separate_job_write(void *user, int source, const float *const *channel, size
 {
     separate_job *job = user;
     double t0 = now_seconds();
-    int rc = stem_writer_write(job->writer, source, channel, frames, job->err, sizeof job->err);
+    int file = source == MRXCL_SOURCE_REMIX ? 0 : source; /* a remix is the one file */
+    int rc = stem_writer_write(job->writer, file, channel, frames, job->err, sizeof job->err);
     job->io_seconds += now_seconds() - t0;
     return rc;
 }
@@ -191,11 +194,7 @@ void separate_job_progress(void *user, size_t frames_done, size_t frames_total)
     job->t_last = now;
     job->frames_last = frames_done;
     job->pieces_done++;
-    if (!job->show_progress)
-        return;
-    fprintf(stderr, "\rmrxcl: separated piece %zu of %zu (%.0f%%)", job->pieces_done, job->pieces,
-            100.0 * (double)frames_done / (double)frames_total);
-    if (frames_done == frames_total)
-        fputc('\n', stderr);
-    fflush(stderr);
+    if (job->progress)
+        progress_update(job->progress, (double)frames_done / job->sample_rate);
+    (void)frames_total;
 }

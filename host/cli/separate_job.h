@@ -1,4 +1,4 @@
-/* The input side of `mrxcl separate` and the callbacks mrxcl_separate_stream() calls:
+/* The input side of `mrxcl separate` and `remix`, and the callbacks mrxcl_separate_stream() calls:
  * reading the input (in order from the file, or from memory when it had to be read
  * whole), measuring its loudness first, writing the stems, showing progress and timing
  * each piece. */
@@ -6,6 +6,7 @@
 #define MRXCL_CLI_SEPARATE_JOB_H
 
 #include "audio_reader.h"
+#include "progress.h"
 #include "stem_writer.h"
 
 #include <stddef.h>
@@ -22,7 +23,7 @@ typedef struct separate_job {
     stem_writer *writer;
     double io_seconds;         /* time spent in the read and write callbacks */
     size_t pieces, pieces_done;
-    int show_progress;
+    progress *progress;        /* NULL, or told of the first pass and of each piece */
     /* per piece: seconds from the start of the separation (or the previous piece) and
      * frames separated; pieces entries, filled by the progress callback */
     double *piece_seconds;

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,8 @@
 #include <dirent.h>
 
 #include <sndfile.h>
+
+#include "wav_header.h"
 
 #define PATH_CAP 4096
 #define WRITE_CHUNK_FRAMES 4096
@@ -209,6 +212,8 @@ typedef struct stem_file {
     int fd;
     int slot;
     int write_errno; /* first failed write, 0 if none */
+    int stream;      /* standard output: no temporary file, a header of our own */
+    uint64_t pos, expect; /* stream: bytes written, and the bytes its header announces */
     char temp_path[PATH_CAP];
     char final_path[PATH_CAP];
 } stem_file;
@@ -331,6 +336,28 @@ static sf_count_t vio_tell(void *user)
     return (sf_count_t)lseek(((stem_file *)user)->fd, 0, SEEK_CUR);
 }
 
+/* Standard output may be a pipe: positions are counted, nothing is seeked (libsndfile's
+ * raw writer asks where it stands, and never moves). */
+static sf_count_t stream_write(const void *ptr, sf_count_t count, void *user)
+{
+    stem_file *f = user;
+    sf_count_t done = vio_write(ptr, count, user);
+    f->pos += (uint64_t)done;
+    return done;
+}
+
+static sf_count_t stream_tell(void *user)
+{
+    return (sf_count_t)((stem_file *)user)->pos;
+}
+
+static sf_count_t stream_seek(sf_count_t offset, int whence, void *user)
+{
+    stem_file *f = user;
+    sf_count_t pos = (sf_count_t)f->pos;
+    return (whence == SEEK_CUR && offset == 0) || (whence == SEEK_SET && offset == pos) ? pos : -1;
+}
+
 static int close_file(stem_file *f, char *err, size_t err_size)
 {
     int ret = 0;
@@ -344,6 +371,12 @@ static int close_file(stem_file *f, char *err, size_t err_size)
             format_message(err, err_size, "cannot write '%s': %s", f->final_path, sf_error_number(e));
             ret = -1;
         }
+    }
+    if (ret == 0 && f->stream && f->pos != f->expect) {
+        format_message(err, err_size, "cannot write '%s': %llu bytes of the %llu its header "
+                       "announces", f->final_path, (unsigned long long)f->pos,
+                       (unsigned long long)f->expect);
+        ret = -1;
     }
     if (f->fd >= 0) {
         /* fsync reports write errors that the kernel only sees when the data leaves
@@ -402,7 +435,10 @@ static void remove_stale_partials(const char *dir, const char *name)
     DIR *d = opendir(dir);
     if (!d)
         return;
-    size_t len = strlen(name);
+    /* NAME.EXT's partials in any of the formats we write: a killed run may have
+     * written another format */
+    const char *dot = strrchr(name, '.');
+    size_t len = dot ? (size_t)(dot - name) : strlen(name);
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         const char *s = e->d_name;
@@ -412,7 +448,8 @@ static void remove_stale_partials(const char *dir, const char *name)
         if (!rest)
             continue;
         size_t ext_len = (size_t)(rest - ext);
-        if (!((ext_len == 3 && (!strncmp(ext, "wav", 3) || !strncmp(ext, "ogg", 3))) ||
+        if (!((ext_len == 3 && (!strncmp(ext, "wav", 3) || !strncmp(ext, "ogg", 3) ||
+                                !strncmp(ext, "oga", 3))) ||
               (ext_len == 4 && !strncmp(ext, "flac", 4))))
             continue;
         char *end = NULL;
@@ -433,23 +470,75 @@ static void remove_stale_partials(const char *dir, const char *name)
     closedir(d);
 }
 
-/* Creates and opens stem i's temporary file (DIR/.NAME.EXT.partial-PID-XXXXXX). */
-static int open_stem_file(stem_writer *w, int i, const char *dir, const char *name,
-                          const char *ext, const SF_INFO *info, mode_t mask, char *err,
-                          size_t err_size)
+/* Splits `path` into its directory ("." when none) and file name. -1 if too long. */
+static int split_path(const char *path, char *dir, const char **name)
+{
+    const char *slash = strrchr(path, '/');
+    size_t dir_len = slash ? (size_t)(slash - path) : 1;
+    if (dir_len >= PATH_CAP)
+        return -1;
+    if (!slash)
+        memcpy(dir, ".", 2);
+    else if (slash == path)
+        memcpy(dir, "/", 2);
+    else {
+        memcpy(dir, path, dir_len);
+        dir[dir_len] = '\0';
+    }
+    *name = slash ? slash + 1 : path;
+    return 0;
+}
+
+/* Standard output: the WAV header of wav_header.h, then raw samples from libsndfile. */
+static int open_stream(stem_file *f, const SF_INFO *info, const audio_spec *spec, char *err,
+                       size_t err_size)
+{
+    static SF_VIRTUAL_IO vio = {stream_tell, stream_seek, vio_read, stream_write, stream_tell};
+    int sub = info->format & SF_FORMAT_SUBMASK;
+    int bits = sub == SF_FORMAT_PCM_16 ? 16 : sub == SF_FORMAT_PCM_24 ? 24 : 32;
+    unsigned char header[WAV_HEADER_MAX];
+    size_t n = wav_header(header, spec->channels, spec->sample_rate, bits, sub == SF_FORMAT_FLOAT,
+                          spec->frames, spec->channel_map);
+    f->stream = 1;
+    f->expect = n + (uint64_t)spec->frames * (uint64_t)spec->channels * (uint64_t)(bits / 8);
+    f->fd = dup(STDOUT_FILENO);
+    if (f->fd < 0 || stream_write(header, (sf_count_t)n, f) != (sf_count_t)n) {
+        format_message(err, err_size, "cannot write '%s': %s", f->final_path,
+                       strerror(f->fd < 0 ? errno : f->write_errno));
+        return -1;
+    }
+    SF_INFO raw = *info;
+    raw.format = SF_FORMAT_RAW | sub | SF_ENDIAN_LITTLE;
+    f->sf = sf_open_virtual(&vio, SFM_WRITE, &raw, f);
+    if (!f->sf) {
+        format_message(err, err_size, "cannot write '%s': %s", f->final_path, sf_strerror(NULL));
+        return -1;
+    }
+    return 0;
+}
+
+/* Creates and opens file i's temporary file (DIR/.NAME.partial-PID-XXXXXX), or the
+ * stream on standard output. */
+static int open_stem_file(stem_writer *w, int i, const char *path, const SF_INFO *info,
+                          const audio_spec *spec, mode_t mask, char *err, size_t err_size)
 {
     static SF_VIRTUAL_IO vio = {vio_get_filelen, vio_seek, vio_read, vio_write, vio_tell};
     stem_file *f = &w->file[i];
     w->n = i + 1;
-    if (!stem_name_is_safe(name)) {
-        format_message(err, err_size, "unsafe stem name '%s'", name);
+    char dir[PATH_CAP];
+    const char *name;
+    int a = snprintf(f->final_path, PATH_CAP, "%s", strcmp(path, "-") ? path : "standard output");
+    if (a < 0 || a >= PATH_CAP || split_path(path, dir, &name) != 0) {
+        format_message(err, err_size, "output path is too long: '%s'", path);
         return -1;
     }
-    int a = snprintf(f->final_path, PATH_CAP, "%s/%s.%s", dir, name, ext);
-    int b = snprintf(f->temp_path, PATH_CAP, "%s/.%s.%s.partial-%ld-XXXXXX", dir, name, ext,
+    if (strcmp(path, "-") == 0)
+        return open_stream(f, info, spec, err, err_size);
+    remove_stale_partials(dir, name);
+    int b = snprintf(f->temp_path, PATH_CAP, "%s/.%s.partial-%ld-XXXXXX", dir, name,
                      (long)getpid());
-    if (a < 0 || a >= PATH_CAP || b < 0 || b >= PATH_CAP) {
-        format_message(err, err_size, "output directory path is too long: '%s'", dir);
+    if (b < 0 || b >= PATH_CAP) {
+        format_message(err, err_size, "output path is too long: '%s'", path);
         return -1;
     }
     f->fd = make_temp_file(f->temp_path, &f->slot);
@@ -466,21 +555,36 @@ static int open_stem_file(stem_writer *w, int i, const char *dir, const char *na
                        f->write_errno ? strerror(f->write_errno) : sf_strerror(NULL));
         return -1;
     }
-    int sub = info->format & SF_FORMAT_SUBMASK;
-    if (sub == SF_FORMAT_PCM_16 || sub == SF_FORMAT_PCM_24)
-        sf_command(f->sf, SFC_SET_CLIPPING, NULL, SF_TRUE);
+    /* the input's speaker positions, in the WAVE_FORMAT_EXTENSIBLE mask (FLAC and Ogg
+     * keep the channels' order, and their formats fix what each position is) */
+    int container = info->format & SF_FORMAT_TYPEMASK;
+    if (spec->channel_map && (container == SF_FORMAT_WAVEX || container == SF_FORMAT_RF64))
+        sf_command(f->sf, SFC_SET_CHANNEL_MAP_INFO, (void *)spec->channel_map,
+                   (int)(sizeof(int) * (size_t)spec->channels));
     return 0;
 }
 
-stem_writer *stem_writer_open(const char *dir, const char *const *names, int n,
-                              audio_format format, audio_subtype subtype, int channels,
-                              int sample_rate, size_t frames, char *err, size_t err_size)
+/* "-": standard output. */
+static int is_stream_path(const char *path)
 {
+    return strcmp(path, "-") == 0;
+}
+
+stem_writer *stem_writer_open(const char *const *paths, int n, const audio_spec *spec,
+                              char *err, size_t err_size)
+{
+    const int channels = spec->channels, sample_rate = spec->sample_rate;
+    const audio_format format = spec->format;
     if (n < 1 || n > STEM_WRITER_MAX_STEMS || channels < 1 || sample_rate < 1) {
-        format_message(err, err_size, "cannot write %d stems of %d channels at %d Hz", n,
+        format_message(err, err_size, "cannot write %d files of %d channels at %d Hz", n,
                        channels, sample_rate);
         return NULL;
     }
+    for (int i = 0; i < n; i++)
+        if (is_stream_path(paths[i]) && (n != 1 || format != AUDIO_WAV)) {
+            format_message(err, err_size, "standard output takes one WAV stream");
+            return NULL;
+        }
     if (format == AUDIO_OGG && sample_rate > VORBIS_MAX_RATE) {
         format_message(err, err_size, "Vorbis (--format ogg) encodes rates up to %d Hz (libvorbis's "
                        "limit); the input is at %d Hz: use --format wav or flac", VORBIS_MAX_RATE,
@@ -492,14 +596,13 @@ stem_writer *stem_writer_open(const char *dir, const char *const *names, int n,
                        "the input is at %d Hz: use --format wav", FLAC_MAX_RATE, sample_rate);
         return NULL;
     }
-    for (int i = 0; i < n; i++)
-        if (stem_name_is_safe(names[i]))
-            remove_stale_partials(dir, names[i]);
     SF_INFO info;
     memset(&info, 0, sizeof info);
     info.samplerate = sample_rate;
     info.channels = channels;
-    info.format = sndfile_format(format, subtype, channels, frames);
+    info.format = sndfile_format(format, spec->subtype, channels, spec->frames);
+    if (spec->channel_map && (info.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_WAV)
+        info.format = SF_FORMAT_WAVEX | (info.format & SF_FORMAT_SUBMASK);
     if (!sf_format_check(&info)) {
         format_message(err, err_size, "%s files cannot hold %d channels at %d Hz with this subtype",
                        audio_format_extension(format), channels, sample_rate);
@@ -524,8 +627,7 @@ stem_writer *stem_writer_open(const char *dir, const char *const *names, int n,
     mode_t mask = umask(0);
     umask(mask);
     for (int i = 0; i < n; i++)
-        if (open_stem_file(w, i, dir, names[i], audio_format_extension(format), &info, mask, err,
-                           err_size) != 0)
+        if (open_stem_file(w, i, paths[i], &info, spec, mask, err, err_size) != 0)
             goto fail;
     return w;
 fail:
@@ -596,7 +698,8 @@ int stem_writer_commit(stem_writer *writer, char *err, size_t err_size)
      * stems were replaced; find it before renaming anything. */
     for (int i = 0; i < writer->n; i++) {
         struct stat st;
-        if (lstat(writer->file[i].final_path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        if (!writer->file[i].stream && lstat(writer->file[i].final_path, &st) == 0 &&
+            S_ISDIR(st.st_mode)) {
             format_message(err, err_size, "cannot replace '%s': it is a directory",
                            writer->file[i].final_path);
             goto fail;
@@ -606,6 +709,8 @@ int stem_writer_commit(stem_writer *writer, char *err, size_t err_size)
     int renamed = 0;
     for (int i = 0; i < writer->n; i++) {
         stem_file *f = &writer->file[i];
+        if (f->stream)
+            continue;
         if (rename(f->temp_path, f->final_path) != 0) {
             int e = errno;
             if (renamed > 0)
@@ -622,9 +727,10 @@ int stem_writer_commit(stem_writer *writer, char *err, size_t err_size)
         renamed++;
     }
     g_committing = 0;
-    if (renamed != writer->n)
+    if (renamed != writer->n - (writer->file[0].stream ? 1 : 0))
         goto fail;
-    sync_directory(writer->file[0].final_path);
+    if (!writer->file[0].stream)
+        sync_directory(writer->file[0].final_path);
     stem_writer_abort(writer); /* nothing left to remove; frees */
     return 0;
 fail:

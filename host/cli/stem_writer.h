@@ -5,7 +5,7 @@
  * and closed without error. Until then, and on any failure, the files already in the
  * directory are left alone and the temporary files are removed, also when the process
  * receives SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGALRM and the like (see
- * stem_writer_handle_signals). A temporary file is named DIR/.NAME.EXT.partial-PID-XXXXXX;
+ * stem_writer_handle_signals). A temporary file is named DIR/.NAME.partial-PID-XXXXXX;
  * those that a killed run (SIGKILL) left are removed by a later run that writes the same
  * stems, once their process is gone (remove_stale_partials in stem_writer.c).
  *
@@ -56,14 +56,25 @@ void stem_writer_rearm_signals(void);
  * (if empty) when the program is interrupted. NULL forgets it. */
 void stem_writer_note_created_dir(const char *dir);
 
-/* Creates DIR/.NAME.EXT.partial-PID-XXXXXX for each of the n names (n <= 8) and opens
- * them for writing `frames` frames of `channels` channels at `sample_rate` Hz, after
- * removing stale temporary files of those names. A rate the format cannot hold (Vorbis
- * above 200000 Hz, FLAC above 655350 Hz) is refused with a message that says so.
- * `frames` is used to choose RF64 over WAV where a WAV file would exceed 4 GiB. */
-stem_writer *stem_writer_open(const char *dir, const char *const *names, int n,
-                              audio_format format, audio_subtype subtype, int channels,
-                              int sample_rate, size_t frames, char *err, size_t err_size);
+/* What the files hold. */
+typedef struct audio_spec {
+    audio_format format;
+    audio_subtype subtype;
+    int channels;
+    int sample_rate;
+    size_t frames;          /* RF64 rather than WAV where a WAV file would exceed 4 GiB */
+    const int *channel_map; /* NULL, or the channels' SF_CHANNEL_MAP_* positions: kept
+                               in WAV and RF64 files (WAVE_FORMAT_EXTENSIBLE's mask) */
+} audio_spec;
+
+/* Creates DIR/.NAME.partial-PID-XXXXXX for each of the n paths DIR/NAME (n <= 8) and
+ * opens them for writing, after removing stale temporary files of those names. The path
+ * "-" (alone, WAV) is standard output: a WAV stream whose header (wav_header.h) carries
+ * spec->frames, written as it comes; it has no temporary file, and what was written of
+ * it stays written. A rate the format cannot hold (Vorbis above 200000 Hz, FLAC above
+ * 655350 Hz) is refused with a message that says so. */
+stem_writer *stem_writer_open(const char *const *paths, int n, const audio_spec *spec,
+                              char *err, size_t err_size);
 /* Appends `frames` frames to stem `stem`; channel[c] holds channel c's samples. A
  * short write (disk full, file size limit) is an error. */
 int stem_writer_write(stem_writer *writer, int stem, const float *const *channel,
