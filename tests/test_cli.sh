@@ -887,6 +887,89 @@ if need_device "stale partial files"; then
     if [ -z "$why" ]; then ok "stale partial files"; else not_ok "stale partial files" "${why%;}"; fi
 fi
 
+# ---- remix ---------------------------------------------------------------------------------
+expect_failure "remix: unknown source" 2 "unknown option or source '--dialog'|music, speech, sfx" \
+    "$BIN" remix "$CLIP" -o @OUT@/r.wav -m "$MODEL" --dialog 3
+expect_failure "remix: a gain that is not a number" 2 "invalid gain 'loud' for --speech" \
+    "$BIN" remix "$CLIP" -o @OUT@/r.wav -m "$MODEL" --speech loud
+expect_failure "remix: an absurd gain" 2 "absurd|+40 dB" \
+    "$BIN" remix "$CLIP" -o @OUT@/r.wav -m "$MODEL" --music 90
+expect_failure "remix: no -o" 2 "-o FILE" "$BIN" remix "$CLIP" -m "$MODEL"
+expect_failure "remix: an output name of no known format" 2 "cannot tell the format|r.mp3" \
+    "$BIN" remix "$CLIP" -o @OUT@/r.mp3 -m "$MODEL"
+expect_failure "remix: -o - is WAV only" 2 "WAV only" \
+    "$BIN" remix "$CLIP" -o - -m "$MODEL" --format flac
+expect_failure "separate: -o - refused" 2 "is for remix" "$BIN" separate "$CLIP" -o - -m "$MODEL"
+expect_failure "remix: truncated input leaves no file" 1 "is truncated" \
+    "$BIN" remix "$WORK/truncated.wav" -o @OUT@/r.wav -m "$MODEL"
+expect_failure "remix: truncated input on a pipe" 1 "standard input|is truncated" \
+    bash -c '"$1" remix - -o "$2/r.wav" -m "$3" <"$4"' _ "$BIN" @OUT@ "$MODEL" "$WORK/truncated.wav"
+
+# The remix against the stems of the same options: input + sum (gain - 1) x stem, in
+# float64 here (-100 dB of the peak or better: float sums in another order); gains of
+# 0 dB with consistency all give the input (exact by construction).
+remix_error() { # remix.wav input.wav stems_dir "g_music g_speech g_sfx" (dB; -inf mutes)
+    "$PY" - "$@" <<'EOF'
+import sys, numpy as np, soundfile as sf
+r = sf.read(sys.argv[1], dtype="float64", always_2d=True)[0]
+x = sf.read(sys.argv[2], dtype="float64", always_2d=True)[0]
+want = x.copy()
+for name, db in zip(("music", "speech", "sfx"), map(float, sys.argv[4].split())):
+    want += (10 ** (db / 20) - 1) * sf.read(f"{sys.argv[3]}/{name}.wav", dtype="float64", always_2d=True)[0]
+peak = max(np.abs(want).max(), 1e-12)
+print(20 * np.log10(max(np.abs(r - want).max(), 1e-300) / peak) if r.shape == want.shape else "shape")
+EOF
+}
+remix_case() {
+    local name="remix: gains, presets, pipes, progress" why="" e spec R=$WORK/remix
+    need_device "$name" || return
+    mkdir -p "$R"
+    run "$BIN" separate "$CLIP" -o "$R/stems" -m "$MODEL" --consistency pass -q
+    [ "$RC" -eq 0 ] || why="$why separate: exit $RC;"
+    for spec in "--speech mute --music 6 --sfx -3.5|6 -inf -3.5" "--preset me|0 -inf 0" \
+        "--preset dialogue|-9 3 -6" "--preset dialogue --music=-20|-20 3 -6"; do
+        # shellcheck disable=SC2086 # the options are words
+        run "$BIN" remix "$CLIP" -o "$R/r.wav" -m "$MODEL" --consistency pass -q ${spec%%|*}
+        e=$(remix_error "$R/r.wav" "$CLIP" "$R/stems" "${spec##*|}")
+        { [ "$RC" -eq 0 ] && awk -v e="$e" 'BEGIN { exit !(e + 0 <= -100) }'; } ||
+            why="$why ${spec%%|*}: exit $RC, error $e dB of the peak (at most -100);"
+    done
+    run "$BIN" remix "$CLIP" -o "$R/same.wav" -m "$MODEL" --consistency all -q
+    e=$(remix_error "$R/same.wav" "$CLIP" "$R/stems" "0 0 0")
+    { [ "$RC" -eq 0 ] && awk -v e="$e" 'BEGIN { exit !(e + 0 <= -100) }'; } ||
+        why="$why 0 dB, all: exit $RC, $e dB from the input;"
+    # standard input and output: the same samples as from and to files
+    run "$BIN" remix "$CLIP" -o "$R/file.wav" -m "$MODEL" --preset dialogue -q
+    run bash -c 'cat "$1" | "$2" remix - -o - -m "$3" --preset dialogue -q >"$4"' \
+        _ "$CLIP" "$BIN" "$MODEL" "$R/pipe.wav"
+    [ "$RC" -eq 0 ] || why="$why pipe to pipe: exit $RC;"
+    same_data "$R/file.wav" "$R/pipe.wav" || why="$why pipe to pipe: other samples than file to file;"
+    [ "$(wav_props "$R/pipe.wav")" = "$(wav_props "$R/file.wav")" ] ||
+        why="$why standard output's header: $(wav_props "$R/pipe.wav"), the file's $(wav_props "$R/file.wav");"
+    run bash -c '"$1" separate - -o "$2" -m "$3" --consistency pass -q <"$4"' \
+        _ "$BIN" "$R/stdin" "$MODEL" "$CLIP"
+    same_data "$R/stems/speech.wav" "$R/stdin/speech.wav" || why="$why separate -: other stems;"
+    # progress: JSON lines on request (even with -q), nothing with -q alone
+    run "$BIN" remix "$CLIP" -o "$R/p.wav" -m "$MODEL" -q --progress json --chunk 0.3 --overlap 0.05
+    "$PY" - "$WORK/stderr" <<'EOF' || why="$why --progress json: $(tail -c 300 "$WORK/stderr");"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+stages = [l["stage"] for l in lines]
+last = lines[-1]
+assert all(l["event"] == "progress" and l["input"].endswith("stereo22k.wav") for l in lines)
+assert "read" in stages and stages.count("separate") >= 4, stages
+assert abs(last["seconds_done"] - last["seconds_total"]) < 1e-3 and last["eta"] == 0, last
+assert last["realtime_factor"] > 0 and last["elapsed"] > 0, last
+EOF
+    run "$BIN" remix "$CLIP" -o "$R/q.wav" -m "$MODEL" -q
+    { [ "$RC" -eq 0 ] && [ ! -s "$WORK/stderr" ]; } || why="$why -q: exit $RC, stderr not empty;"
+    run "$BIN" remix "$CLIP" -o "$R/n.wav" -m "$MODEL"
+    { [ "$(grep -c . "$WORK/stderr")" -eq 1 ] && grep -q "real time" "$WORK/stderr"; } ||
+        why="$why stderr not a terminal: more than the summary line;"
+    if [ -z "$why" ]; then ok "$name"; else not_ok "$name" "${why%;}"; fi
+}
+remix_case
+
 # ---- info, devices ----------------------------------------------------------------------
 # The learned-parameter count must agree with tools/mrx_io.py's, which counts from the shapes.
 NPARAM=$("$PY" -c 'import sys; sys.path.insert(0, sys.argv[1]); import mrx_io
