@@ -84,6 +84,12 @@ with open(os.path.join(work, "full2s.wav"), "rb") as f:
     blob = f.read()
 with open(os.path.join(work, "truncated.wav"), "wb") as f:
     f.write(blob[:44 + 16000])
+# ... and in stereo, cut inside a frame: the header's count is still 16000 frames
+write("full1s_stereo.wav", 16000, 2, 16000)
+with open(os.path.join(work, "full1s_stereo.wav"), "rb") as f:
+    blob = f.read()
+with open(os.path.join(work, "truncated_stereo.wav"), "wb") as f:
+    f.write(blob[:44 + 4 * 5000 + 2])
 import struct
 def write_float(name, rate, frames):  # WAVE_FORMAT_IEEE_FLOAT: rows of per-channel samples
     ch = len(frames[0])
@@ -266,6 +272,8 @@ expect_failure "zero-length input" 1 "has no audio|empty.wav" \
 
 expect_failure "truncated WAV" 1 "truncated.wav|is truncated|announces 32000 frames" \
     "$BIN" separate "$WORK/truncated.wav" -o @OUT@ -m "$MODEL"
+expect_failure "truncated stereo WAV, cut inside a frame" 1 "announces 16000 frames|holds 5000" \
+    "$BIN" separate "$WORK/truncated_stereo.wav" -o @OUT@ -m "$MODEL"
 expect_failure "NaN in the input" 1 "nan.wav|NaN at sample 12345|channel 2" \
     "$BIN" separate "$WORK/nan.wav" -o @OUT@ -m "$MODEL"
 expect_failure "Inf in the input, --loudness off" 1 "inf.wav|Inf at sample 777|channel 1" \
@@ -933,6 +941,22 @@ remix_case() {
         e=$(remix_error "$R/r.wav" "$CLIP" "$R/stems" "${spec##*|}")
         { [ "$RC" -eq 0 ] && awk -v e="$e" 'BEGIN { exit !(e + 0 <= -100) }'; } ||
             why="$why ${spec%%|*}: exit $RC, error $e dB of the peak (at most -100);"
+    done
+    # integer formats clip what goes over full scale (+20 dB on music does), neither
+    # failing (libsndfile's FLAC writer) nor wrapping round (PCM WAV)
+    run "$BIN" remix "$CLIP" -o "$R/loud.wav" -m "$MODEL" --music 20 -q
+    for f in loud.flac loud16.wav; do
+        local sub=()
+        [ "$f" = loud16.wav ] && sub=(--subtype pcm16)
+        run "$BIN" remix "$CLIP" -o "$R/$f" -m "$MODEL" --music 20 -q "${sub[@]}"
+        "$PY" - "$R/loud.wav" "$R/$f" <<'EOF' || why="$why --music 20 into $f: exit $RC, not clipped;"
+import sys, numpy as np, soundfile as sf
+ref = sf.read(sys.argv[1], dtype="float64")[0]
+got = sf.read(sys.argv[2], dtype="float64")[0]
+assert np.abs(ref).max() > 1.2, "the float remix does not go over full scale"
+want = np.clip(ref, -1, 1)
+assert np.abs(got - want).max() < 1e-3, np.abs(got - want).max()
+EOF
     done
     run "$BIN" remix "$CLIP" -o "$R/same.wav" -m "$MODEL" --consistency all -q
     e=$(remix_error "$R/same.wav" "$CLIP" "$R/stems" "0 0 0")

@@ -155,7 +155,10 @@ static long long announced_frames(SNDFILE *sf, const SF_INFO *info)
                 continue;
             if (said == 0 || said == 0xFFFFFFFFull || said <= real || real == 0 || info->frames <= 0)
                 continue;
-            return (long long)((double)info->frames * ((double)said / (double)real) + 0.5);
+            /* bytes per frame from what the file holds: `real` may end in part of a
+             * frame, which the frames' count leaves out */
+            unsigned long long frame_bytes = real / (unsigned long long)info->frames;
+            return frame_bytes ? (long long)(said / frame_bytes) : -1;
         }
     }
     return -1;

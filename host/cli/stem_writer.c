@@ -470,6 +470,15 @@ static void remove_stale_partials(const char *dir, const char *name)
     closedir(d);
 }
 
+/* Integer samples clip at full scale: without it libsndfile wraps a sample over 1.0 round
+ * to the other sign in PCM WAV, and its FLAC writer fails on it ("No Error"). */
+static void set_clipping(SNDFILE *sf, const SF_INFO *info)
+{
+    int sub = info->format & SF_FORMAT_SUBMASK;
+    if (sub == SF_FORMAT_PCM_16 || sub == SF_FORMAT_PCM_24)
+        sf_command(sf, SFC_SET_CLIPPING, NULL, SF_TRUE);
+}
+
 /* Splits `path` into its directory ("." when none) and file name. -1 if too long. */
 static int split_path(const char *path, char *dir, const char **name)
 {
@@ -514,6 +523,7 @@ static int open_stream(stem_file *f, const SF_INFO *info, const audio_spec *spec
         format_message(err, err_size, "cannot write '%s': %s", f->final_path, sf_strerror(NULL));
         return -1;
     }
+    set_clipping(f->sf, &raw);
     return 0;
 }
 
@@ -555,6 +565,7 @@ static int open_stem_file(stem_writer *w, int i, const char *path, const SF_INFO
                        f->write_errno ? strerror(f->write_errno) : sf_strerror(NULL));
         return -1;
     }
+    set_clipping(f->sf, info);
     /* the input's speaker positions, in the WAVE_FORMAT_EXTENSIBLE mask (FLAC and Ogg
      * keep the channels' order, and their formats fix what each position is) */
     int container = info->format & SF_FORMAT_TYPEMASK;
