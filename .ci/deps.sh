@@ -4,7 +4,7 @@
 #                            (configure with -DMRXCL_TESTS=OFF: building the tests makes a
 #                            random model with Python, which `test` installs)
 #   bash .ci/deps.sh test    ... and the engine's tests: Python, numpy, scipy, PyTorch
-#                            (OpenBLAS) from Debian, safetensors from pip
+#                            (OpenBLAS), ffmpeg from Debian, safetensors from pip
 #   bash .ci/deps.sh [all]   ... and training's self-tests and tools (ctest -L training):
 #                            pip soundfile >= 0.12 and praat-parselmouth; clang for the fuzz
 #                            targets (ctest -L fuzz)
@@ -23,9 +23,11 @@ pkgs=(build-essential cmake pkg-config
 # libopenblas0-openmp makes OpenBLAS the libblas.so.3 that Debian's python3-torch calls for
 # its matrix products (without it, the netlib reference BLAS: bench/README.md has the figures).
 # libebur128-1 is loaded by tools/audio_io.py (ref_separate.py's --loudness step).
-# groff-base renders the man page for ctest manpage.
+# groff-base renders the man page for ctest manpage; ffmpeg makes and reads the film of
+# ctest ffmpeg (tests/test_ffmpeg.sh) and python3-soundfile reads the stems in the tests.
 [ "$level" = build ] || pkgs+=(python3 python3-numpy python3-scipy python3-torch python3-pip
-                               libopenblas0-openmp libebur128-1 groff-base)
+                               libopenblas0-openmp libebur128-1 groff-base ffmpeg
+                               python3-soundfile)
 # clang and its libFuzzer runtime build the fuzz targets (-DMRXCL_FUZZ=ON; .ci/run's ctest -L fuzz).
 [ "$level" != all ] || pkgs+=(clang libclang-rt-14-dev)
 $SUDO apt-get update -qq
