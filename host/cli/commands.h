@@ -5,6 +5,7 @@
 
 int cmd_separate(int argc, char **argv);
 int cmd_remix(int argc, char **argv);
+int cmd_batch(int argc, char **argv);
 int cmd_devices(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 

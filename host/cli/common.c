@@ -9,11 +9,23 @@
 #include <string.h>
 #include <time.h>
 
+/* The last message printed as an error, for `batch`'s "failed" events. */
+static char g_last_error[4096];
+
+const char *last_error_message(void)
+{
+    return g_last_error;
+}
+
+void clear_last_error(void)
+{
+    g_last_error[0] = '\0';
+}
+
 static void vprint_error(const char *fmt, va_list ap)
 {
-    fputs("mrxcl: error: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vsnprintf(g_last_error, sizeof g_last_error, fmt, ap);
+    fprintf(stderr, "mrxcl: error: %s\n", g_last_error);
 }
 
 void print_error(const char *fmt, ...)
@@ -36,19 +48,21 @@ int usage_error(const char *command, const char *fmt, ...)
 
 void print_library_error(const mrxcl_context *ctx, int status, const char *fmt, ...)
 {
-    fputs("mrxcl: error: ", stderr);
+    size_t n = 0;
+    g_last_error[0] = '\0';
     if (fmt) {
         va_list ap;
         va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
+        vsnprintf(g_last_error, sizeof g_last_error, fmt, ap);
         va_end(ap);
-        fputs(": ", stderr);
+        n = strlen(g_last_error);
+        snprintf(g_last_error + n, sizeof g_last_error - n, ": ");
+        n = strlen(g_last_error);
     }
     const char *detail = mrxcl_last_error(ctx);
-    fputs(mrxcl_strerror(status), stderr);
-    if (detail && detail[0])
-        fprintf(stderr, ": %s", detail);
-    fputc('\n', stderr);
+    snprintf(g_last_error + n, sizeof g_last_error - n, "%s%s%s", mrxcl_strerror(status),
+             detail && detail[0] ? ": " : "", detail && detail[0] ? detail : "");
+    fprintf(stderr, "mrxcl: error: %s\n", g_last_error);
     if (status == MRXCL_ERR_KERNEL_BUILD) {
         const char *log = mrxcl_build_log(ctx);
         if (log && log[0])

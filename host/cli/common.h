@@ -25,6 +25,11 @@ int usage_error(const char *command, const char *fmt, ...) CLI_PRINTF(2, 3);
  * <what>, for when the library's message says it all. */
 void print_library_error(const mrxcl_context *ctx, int status, const char *fmt, ...)
     CLI_PRINTF(3, 4);
+/* The text of the last message printed by print_error, usage_error or
+ * print_library_error (without "mrxcl: error: "; truncated at 4 KiB), "" after
+ * clear_last_error(). */
+const char *last_error_message(void);
+void clear_last_error(void);
 /* vsnprintf into err (err_size bytes, always terminated); does nothing if err is NULL. */
 void format_message(char *err, size_t err_size, const char *fmt, ...) CLI_PRINTF(3, 4);
 

@@ -121,6 +121,28 @@ static const option_spec remix_specs[] = {
      "a source's gain given after it changes that source", NULL},
     SHARED_SPECS,
 };
+/* batch: separate's options (the format of the stems, or of the remix files with
+ * --remix), remix's (with --remix), and its own. */
+static const option_spec batch_specs[] = {
+    {"output", 'o', ARG_STRING, SEP(output), NULL, "ROOT",
+     "write each input's outputs under ROOT, at its path relative to the inputs' common "
+     "directory (created if missing)", NULL},
+    {"manifest", 0, ARG_STRING, SEP(manifest), NULL, "FILE",
+     "read input paths from FILE, one a line (# comments and blank lines skipped; - is "
+     "standard input)", NULL},
+    {"remix", 0, ARG_FLAG, SEP(remix), NULL, NULL,
+     "write one remix file per input (ROOT/PATH.wav) instead of a directory of stems", NULL},
+    {"preset", 0, ARG_CHOICE, SEP(preset), preset_choices, "dialogue|me",
+     "with --remix: remix's presets; --SOURCE DB sets a source's gain as in remix", NULL},
+    {"format", 0, ARG_CHOICE, SEP(format), format_choices, "wav|flac|ogg",
+     "output format (default wav; ogg is Vorbis)", NULL},
+    {"force", 0, ARG_FLAG, SEP(force), NULL, NULL,
+     "redo every input, also those done before with the same input, model and options", NULL},
+    {"shard", 0, ARG_STRING, SEP(shard), NULL, "I/N",
+     "do only the inputs whose index in the sorted list is I modulo N (default: from "
+     "SLURM_ARRAY_TASK_ID, _MIN and _COUNT in a Slurm array task, else 0/1)", NULL},
+    SHARED_SPECS,
+};
 #undef SEP
 
 /* devices and info: --help alone, into an int. */
@@ -326,6 +348,18 @@ int parse_separate_options(const char *command, int argc, char **argv, separate_
     return parse_options(&ps, input, 1, n_inputs);
 }
 
+int parse_batch_options(int argc, char **argv, separate_options *opt, const char **positional,
+                        int max_positional, int *n_positional)
+{
+    memset(opt, 0, sizeof *opt);
+    opt->format = opt->subtype = opt->loudness = opt->consistency = -1;
+    opt->progress = opt->preset = -1;
+    opt->chunk = opt->overlap = -1.0;
+    opt->input_lufs = NAN;
+    parse_state ps = {"batch", batch_specs, COUNT(batch_specs), opt, argc, argv, 0, opt};
+    return parse_options(&ps, positional, max_positional, n_positional);
+}
+
 int parse_help_only(const char *command, int argc, char **argv, int *help,
                     const char **positional, int max_positional)
 {
@@ -367,6 +401,9 @@ static void print_usage_lines(FILE *out, const char *command)
     if (all || strcmp(command, "remix") == 0)
         fputs("  mrxcl remix INPUT -o FILE [--preset dialogue|me] [--SOURCE DB ...] [options]\n",
               out);
+    if (all || strcmp(command, "batch") == 0)
+        fputs("  mrxcl batch MANIFEST|DIR|- ... -o ROOT [--remix] [--shard I/N] [options]\n",
+              out);
     if (all || strcmp(command, "devices") == 0)
         fputs("  mrxcl devices\n", out);
     if (all || strcmp(command, "info") == 0)
@@ -403,6 +440,22 @@ static void print_remix_help(FILE *out)
     print_options(out, remix_specs, COUNT(remix_specs));
 }
 
+static void print_batch_help(FILE *out)
+{
+    fputs("\nbatch: separate many inputs with one model and one OpenCL context (kernels\n"
+          "built once). Each argument is a manifest (input paths one a line, relative to\n"
+          "the current directory; - is standard input) or a directory, searched\n"
+          "recursively for the extensions libsndfile reads. An input's stems go to\n"
+          "ROOT/PATH/ (PATH: its path relative to the inputs' common directory, its\n"
+          "extension dropped), or with --remix its remix to ROOT/PATH.EXT. An input whose\n"
+          "outputs were made from the same input, model and options is skipped, so a\n"
+          "killed or resubmitted batch redoes only what is unfinished (records in\n"
+          "ROOT/.mrxcl/done/). A bad input is reported and skipped; the exit status is 1\n"
+          "if any failed. ROOT/.mrxcl/summary-I-of-N.json holds each shard's summary.\n",
+          out);
+    print_options(out, batch_specs, COUNT(batch_specs));
+}
+
 void print_help(FILE *out, const char *command)
 {
     int all = command == NULL;
@@ -415,6 +468,8 @@ void print_help(FILE *out, const char *command)
         print_separate_help(out);
     if (all || strcmp(command, "remix") == 0)
         print_remix_help(out);
+    if (all || strcmp(command, "batch") == 0)
+        print_batch_help(out);
     if (all || strcmp(command, "devices") == 0)
         fputs("\ndevices: list the OpenCL devices and their indices.\n", out);
     if (all || strcmp(command, "info") == 0)
@@ -424,10 +479,16 @@ void print_help(FILE *out, const char *command)
           "  MRXCL_DEVICE      device index or name part used when --device is not given\n"
           "  MRXCL_KERNEL_DIR  read the OpenCL kernels (*.cl) from this directory\n",
           out);
-    if (all || strcmp(command, "separate") == 0 || strcmp(command, "remix") == 0)
+    if (all || strcmp(command, "batch") == 0)
+        fputs("  SLURM_ARRAY_TASK_ID, SLURM_ARRAY_TASK_MIN, SLURM_ARRAY_TASK_COUNT\n"
+              "                    batch's shard when --shard is not given\n",
+              out);
+    if (all || strcmp(command, "separate") == 0 || strcmp(command, "remix") == 0 ||
+        strcmp(command, "batch") == 0)
         fputs("\nExamples:\n"
               "  mrxcl separate film.wav -o stems --format flac\n"
               "  mrxcl remix film.wav -o louder-speech.wav --preset dialogue\n"
+              "  mrxcl batch films/ -o stems --shard 0/2\n"
               "  ffmpeg -i film.mkv -map 0:a:0 -f wav - | mrxcl remix - -o - --preset me |\n"
               "    ffmpeg -i film.mkv -i - -map 0:v -map 1:a -c:v copy film-me.mkv\n",
               out);

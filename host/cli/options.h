@@ -32,6 +32,12 @@ typedef struct separate_options {
     int n_gains;
     const char *gain_name[MAX_GAIN_OPTIONS];
     double gain_db[MAX_GAIN_OPTIONS];
+    /* batch: a remix per input instead of stems, everything redone, --shard I/N, and a
+     * manifest besides the positional arguments */
+    int remix;
+    int force;
+    const char *shard;
+    const char *manifest;
 } separate_options;
 
 /* The presets' gains in dB, for sources named speech, music and sfx. */
@@ -48,6 +54,11 @@ const remix_preset *remix_preset_get(int index);
  * names go to input[0..1) and *n_inputs. 0, or EXIT_USAGE after printing why. */
 int parse_separate_options(const char *command, int argc, char **argv, separate_options *opt,
                            const char **input, int *n_inputs);
+
+/* batch: the same, with batch's options; every positional argument (a manifest, a
+ * directory, or -) goes to positional[0..max_positional). */
+int parse_batch_options(int argc, char **argv, separate_options *opt, const char **positional,
+                        int max_positional, int *n_positional);
 
 /* For commands whose only option is --help (devices, info): up to max_positional
  * arguments go to positional. 0, or EXIT_USAGE after printing why. */

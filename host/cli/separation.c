@@ -536,6 +536,7 @@ int separation_run(separation *sp, const char *input, const char *output)
     sp->input_path = strcmp(input, "-") ? input : "standard input";
     sp->output = output;
     sp->t0 = now_seconds();
+    sp->last_seconds = 0.0;
     sp->stream.input_gain = 1.0f;
     sp->has_channel_map = 0;
     memset(&sp->job, 0, sizeof sp->job);
@@ -546,6 +547,7 @@ int separation_run(separation *sp, const char *input, const char *output)
         return rc;
     }
     report(sp);
+    sp->last_seconds = (double)sp->job.frames / sp->job.sample_rate;
     end_input(sp);
     return 0;
 }
