@@ -19,17 +19,29 @@ SUDO=""
 export DEBIAN_FRONTEND=noninteractive
 pkgs=(build-essential cmake pkg-config
       ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd clinfo
-      libclfft-dev libclblast-dev libsndfile1-dev libsoxr-dev libcjson-dev libebur128-dev)
+      libclfft-dev libclblast-dev libsndfile1-dev libsoxr-dev libcjson-dev libebur128-dev
+      libssl-dev)
 # libopenblas0-openmp makes OpenBLAS the libblas.so.3 that Debian's python3-torch calls for
 # its matrix products (without it, the netlib reference BLAS: bench/README.md has the figures).
 # libebur128-1 is loaded by tools/audio_io.py (ref_separate.py's --loudness step).
 # groff-base renders the man page for ctest manpage; ffmpeg makes and reads the film of
-# ctest ffmpeg (tests/test_ffmpeg.sh) and python3-soundfile reads the stems in the tests.
+# ctest ffmpeg (tests/test_ffmpeg.sh) and python3-soundfile reads the stems in the tests;
+# Slurm, munge and GNU parallel run ctest batch's farm (tests/slurm/slurm_env.sh starts
+# its own daemons, on ports of its own, and stops them).
 [ "$level" = build ] || pkgs+=(python3 python3-numpy python3-scipy python3-torch python3-pip
                                libopenblas0-openmp libebur128-1 groff-base ffmpeg
-                               python3-soundfile)
+                               python3-soundfile slurmctld slurmd slurm-client munge parallel)
 # clang and its libFuzzer runtime build the fuzz targets (-DMRXCL_FUZZ=ON; .ci/run's ctest -L fuzz).
 [ "$level" != all ] || pkgs+=(clang libclang-rt-14-dev)
+# The packages' own services (munge, slurmd, slurmctld) are not started by the install:
+# the tests start what they need themselves. policy-rc.d is Debian's switch for that;
+# one already there is left as it is.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+    $SUDO chmod 755 "$policy"
+    trap '$SUDO rm -f "$policy"' EXIT
+fi
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
 [ "$level" = build ] && exit 0

@@ -17,6 +17,7 @@ int run_separation_command(const char *command, output_kind kind, int argc, char
     int rc = parse_separate_options(command, argc, argv, &opt, input, &n_inputs);
     if (rc == 0 && opt.help) {
         print_help(stdout, command);
+        sp.opt = opt; /* frees the gains' names */
         separation_free(&sp);
         return 0;
     }
