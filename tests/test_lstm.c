@@ -179,5 +179,6 @@ int main(void)
     fails += run_case(64, 3, 3, 2, 40, &rng, seed, &skip);
     fails += run_case(512, 3, 3, 1, 50, &rng, seed, &skip); /* the authors' width */
     fails += run_case(640, 1, 1, 1, 20, &rng, seed, &skip); /* H = 320: work-items own several units */
+    fails += run_case(48, 1, 2, 1, 30, &rng, seed, &skip); /* H = 24: float8 on CPU devices */
     return fails ? 1 : 0;
 }
