@@ -88,7 +88,9 @@ def main():
     ours = json.loads(run.stdout.strip().splitlines()[-1])
     rec = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "host": platform.node(),
            "cpu_count": os.cpu_count(), "seconds": a.seconds, "channels": a.channels, "reps": a.reps,
-           "model": "random weights, authors' configuration" if not a.model else a.model, "mrxcl": ours}
+           "model": "random weights, authors' configuration" if not a.model else a.model, "mrxcl": ours,
+           # MRXCL_GEMM: host (OpenBLAS) or clblast; unset: host on CPU devices, clblast elsewhere
+           "mrxcl_gemm": os.environ.get("MRXCL_GEMM") or "default"}
     rows = [ours]
     if not a.no_torch:
         ref = time_torch(model, a.seconds, a.channels, a.reps)

@@ -1,6 +1,10 @@
 /* OpenCL helpers shared by the stages (see clutil.h). */
 #include <clblast_c.h>
+#ifdef MRXCL_HAVE_HOST_BLAS
+#include <cblas.h>
+#endif
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "engine.h"
@@ -61,9 +65,61 @@ int mrxcl_run(mrxcl_context *ctx, int kernel, const mrxcl_arg *args, int n, size
     return rc ? rc : mrxcl_launch(ctx, kernel, g0, g1);
 }
 
-int mrxcl_gemm_nt(mrxcl_context *ctx, size_t M, size_t N, size_t K, cl_mem A, size_t a_off,
-                  size_t lda, cl_mem Bm, size_t b_off, size_t ldb, cl_mem C, size_t c_off, size_t ldc,
-                  const char *what)
+#ifdef MRXCL_HAVE_HOST_BLAS
+/* The host path: on a CPU device whose buffers are host memory, A, B and C are mapped
+ * (blocking, so every command before has finished; zero-copy on PoCL) and OpenBLAS's
+ * SGEMM runs on the pointers; the unmaps go back on the queue before the next kernel. */
+static int gemm_host(mrxcl_context *ctx, size_t M, size_t N, size_t K, cl_mem A, size_t a_off,
+                     size_t lda, cl_mem Bm, size_t b_off, size_t ldb, cl_mem C, size_t c_off, size_t ldc,
+                     const char *what)
+{
+    cl_command_queue q = ctx->cl.queue;
+    size_t fs = sizeof(float);
+    /* C's rows leave gaps between them when ldc > N: those must survive the map. */
+    cl_map_flags cflags = ldc == N ? CL_MAP_WRITE_INVALIDATE_REGION : CL_MAP_READ | CL_MAP_WRITE;
+    cl_int err = CL_SUCCESS, e2;
+    float *a = NULL, *b = NULL, *c = NULL;
+    char msg[160];
+    int rc = MRXCL_OK;
+
+    if (M == 0 || N == 0)
+        return MRXCL_OK;
+    a = K ? clEnqueueMapBuffer(q, A, CL_TRUE, CL_MAP_READ, a_off * fs, ((M - 1) * lda + K) * fs, 0, NULL,
+                               NULL, &err)
+          : NULL;
+    if (err == CL_SUCCESS && K)
+        b = clEnqueueMapBuffer(q, Bm, CL_TRUE, CL_MAP_READ, b_off * fs, ((N - 1) * ldb + K) * fs, 0, NULL,
+                               NULL, &err);
+    if (err == CL_SUCCESS)
+        c = clEnqueueMapBuffer(q, C, CL_TRUE, cflags, c_off * fs, ((M - 1) * ldc + N) * fs, 0, NULL, NULL,
+                               &err);
+    if (err == CL_SUCCESS) {
+        if (K)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)M, (blasint)N, (blasint)K, 1.0f, a,
+                        (blasint)lda, b, (blasint)ldb, 0.0f, c, (blasint)ldc);
+        else {
+            size_t i;
+            for (i = 0; i < M; i++)
+                memset(c + i * ldc, 0, N * fs);
+        }
+    } else {
+        snprintf(msg, sizeof msg, "mapping the buffers of host GEMM (%s, %zux%zux%zu)", what, M, N, K);
+        rc = mrxcl_cl_check(ctx, err, msg);
+    }
+    /* Unmap what was mapped, whatever happened; the first failure is the one reported. */
+    if (c && (e2 = clEnqueueUnmapMemObject(q, C, c, 0, NULL, NULL)) != CL_SUCCESS && rc == MRXCL_OK)
+        rc = mrxcl_cl_check(ctx, e2, "unmapping host GEMM output");
+    if (b && (e2 = clEnqueueUnmapMemObject(q, Bm, b, 0, NULL, NULL)) != CL_SUCCESS && rc == MRXCL_OK)
+        rc = mrxcl_cl_check(ctx, e2, "unmapping host GEMM input");
+    if (a && (e2 = clEnqueueUnmapMemObject(q, A, a, 0, NULL, NULL)) != CL_SUCCESS && rc == MRXCL_OK)
+        rc = mrxcl_cl_check(ctx, e2, "unmapping host GEMM input");
+    return rc;
+}
+#endif
+
+static int gemm_clblast(mrxcl_context *ctx, size_t M, size_t N, size_t K, cl_mem A, size_t a_off,
+                        size_t lda, cl_mem Bm, size_t b_off, size_t ldb, cl_mem C, size_t c_off,
+                        size_t ldc, const char *what)
 {
     CLBlastStatusCode st =
         CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeYes, M, N, K, 1.0f, A,
@@ -77,6 +133,23 @@ int mrxcl_gemm_nt(mrxcl_context *ctx, size_t M, size_t N, size_t K, cl_mem A, si
                           what, M, N, K, (int)st);
     return mrxcl_fail(MRXCL_ERR_BLAS, "CLBlast GEMM (%s, %zux%zux%zu) failed with status %d", what, M,
                       N, K, (int)st);
+}
+
+int mrxcl_gemm_nt(mrxcl_context *ctx, size_t M, size_t N, size_t K, cl_mem A, size_t a_off,
+                  size_t lda, cl_mem Bm, size_t b_off, size_t ldb, cl_mem C, size_t c_off, size_t ldc,
+                  const char *what)
+{
+    double t0 = mrxcl_profile_clock(ctx);
+    int rc;
+#ifdef MRXCL_HAVE_HOST_BLAS
+    if (ctx->gemm_host)
+        rc = gemm_host(ctx, M, N, K, A, a_off, lda, Bm, b_off, ldb, C, c_off, ldc, what);
+    else
+#endif
+        rc = gemm_clblast(ctx, M, N, K, A, a_off, lda, Bm, b_off, ldb, C, c_off, ldc, what);
+    if (ctx->profile && rc == MRXCL_OK)
+        mrxcl_gemm_profile_add(ctx, what, 2.0 * M * N * K, mrxcl_profile_clock(ctx) - t0);
+    return rc;
 }
 
 double mrxcl_clock(void)
@@ -94,4 +167,73 @@ double mrxcl_profile_clock(mrxcl_context *ctx)
         return 0;
     clFinish(ctx->cl.queue);
     return mrxcl_clock();
+}
+
+void mrxcl_gemm_profile_add(mrxcl_context *ctx, const char *what, double flops, double seconds)
+{
+    int i;
+    for (i = 0; i < MRXCL_GEMM_LABELS; i++) {
+        mrxcl_gemm_stat *g = &ctx->gemm_prof[i];
+        if (!g->what)
+            g->what = what;
+        if (!strcmp(g->what, what)) {
+            g->flops += flops;
+            g->seconds += seconds;
+            g->calls++;
+            return;
+        }
+    }
+}
+
+void mrxcl_gemm_profile_report(mrxcl_context *ctx)
+{
+    int i;
+    for (i = 0; i < MRXCL_GEMM_LABELS && ctx->gemm_prof[i].what; i++) {
+        const mrxcl_gemm_stat *g = &ctx->gemm_prof[i];
+        mrxcl_log(MRXCL_LOG_INFO, "profile: GEMM %-21s %2d calls %8.3f GFLOP %8.2f ms %6.1f GFLOP/s (%s)", g->what,
+                  g->calls, g->flops * 1e-9, g->seconds * 1e3, g->seconds > 0 ? g->flops * 1e-9 / g->seconds : 0,
+                  ctx->gemm_host ? "host BLAS" : "CLBlast");
+    }
+    memset(ctx->gemm_prof, 0, sizeof ctx->gemm_prof);
+}
+
+int mrxcl_gemm_choose(mrxcl_context *ctx)
+{
+    const char *env = getenv("MRXCL_GEMM");
+    cl_device_type type = 0;
+    cl_bool unified = CL_FALSE;
+    int host_ok, want;
+
+    clGetDeviceInfo(ctx->cl.device, CL_DEVICE_TYPE, sizeof type, &type, NULL);
+    clGetDeviceInfo(ctx->cl.device, CL_DEVICE_HOST_UNIFIED_MEMORY, sizeof unified, &unified, NULL);
+    host_ok = (type & CL_DEVICE_TYPE_CPU) && unified;
+    want = host_ok;
+    if (env && *env) {
+        if (!strcmp(env, "host"))
+            want = 1;
+        else if (!strcmp(env, "clblast"))
+            want = 0;
+        else
+            mrxcl_log(MRXCL_LOG_WARN, "MRXCL_GEMM=%s is neither host nor clblast; ignored", env);
+    }
+#ifndef MRXCL_HAVE_HOST_BLAS
+    if (want && env && !strcmp(env, "host"))
+        mrxcl_log(MRXCL_LOG_WARN, "MRXCL_GEMM=host: this build has no host BLAS; GEMMs through CLBlast");
+    want = 0;
+#else
+    if (want && !host_ok) {
+        mrxcl_log(MRXCL_LOG_WARN, "MRXCL_GEMM=host needs a CPU device whose memory is the host's; '%s' is not: "
+                                  "GEMMs through CLBlast", ctx->cl.desc.name);
+        want = 0;
+    }
+#endif
+    ctx->gemm_host = want;
+#ifdef MRXCL_HAVE_HOST_BLAS
+    if (want)
+        mrxcl_log(MRXCL_LOG_DEBUG, "GEMM path: host BLAS (OpenBLAS %s, %d threads) on mapped buffers of '%s'",
+                  openblas_get_config(), openblas_get_num_threads(), ctx->cl.desc.name);
+    else
+#endif
+        mrxcl_log(MRXCL_LOG_DEBUG, "GEMM path: CLBlast on '%s'", ctx->cl.desc.name);
+    return MRXCL_OK;
 }

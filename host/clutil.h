@@ -49,11 +49,29 @@ int mrxcl_set_args(mrxcl_context *ctx, int kernel, const mrxcl_arg *args, int n)
 int mrxcl_launch(mrxcl_context *ctx, int kernel, size_t g0, size_t g1);
 /* Sets the arguments, then launches over [g0 x g1]. */
 int mrxcl_run(mrxcl_context *ctx, int kernel, const mrxcl_arg *args, int n, size_t g0, size_t g1);
-/* C[M][N] = A[M][K] * B[N][K]^T through CLBlast, row-major with leading dimensions and
- * offsets. */
+/* C[M][N] = A[M][K] * B[N][K]^T, row-major with leading dimensions and offsets: through
+ * the host's OpenBLAS on mapped buffers when ctx->gemm_host (CPU devices, see
+ * mrxcl_gemm_choose), else through CLBlast. With MRXCL_PROFILE the time and FLOPs are
+ * added up per label (what). */
 int mrxcl_gemm_nt(mrxcl_context *ctx, size_t M, size_t N, size_t K, cl_mem A, size_t a_off,
                   size_t lda, cl_mem Bm, size_t b_off, size_t ldb, cl_mem C, size_t c_off, size_t ldc,
                   const char *what);
+/* Per GEMM label: FLOPs and seconds over one forward pass (MRXCL_PROFILE). */
+#define MRXCL_GEMM_LABELS 8
+typedef struct mrxcl_gemm_stat {
+    const char *what;
+    double flops, seconds;
+    int calls;
+} mrxcl_gemm_stat;
+struct mrxcl_context;
+void mrxcl_gemm_profile_add(struct mrxcl_context *ctx, const char *what, double flops, double seconds);
+/* Logs each label's GFLOP, time and GFLOP/s at INFO, then clears the table. */
+void mrxcl_gemm_profile_report(struct mrxcl_context *ctx);
+/* Sets ctx->gemm_host: MRXCL_GEMM=host|clblast if set (host where the build has no host
+ * BLAS or the device's memory is not the host's falls back to CLBlast with a warning),
+ * else host on CPU devices with unified memory, CLBlast elsewhere. Logs the choice at DEBUG. */
+int mrxcl_gemm_choose(struct mrxcl_context *ctx);
+
 /* With MRXCL_PROFILE: waits for the device and returns a monotonic time; else 0. */
 double mrxcl_profile_clock(mrxcl_context *ctx);
 /* A monotonic time in seconds, always (for the kernel build time). */

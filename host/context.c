@@ -35,7 +35,25 @@ int mrxcl_check_planes(const mrxcl_context *ctx, const float *const *input, int 
 }
 
 /* Units per work-item group in the LSTM kernel: 4 where H is a multiple of 4. */
-static int lstm_vec(const mrxcl_model_info *in) { return in->hidden / 2 % 4 == 0 ? 4 : 1; }
+/* Units per work-item group of the recurrence kernel (LSTM_VEC, kernels/lstm.cl): on CPU
+ * devices the widest of 16, 8, 4 that divides H (float16 fills an AVX-512 register: on
+ * PoCL 2-4 times as fast as float4, bench/README.md), elsewhere 4 (more work-items per
+ * group for GPUs), else 1. MRXCL_LSTM_VEC=1|4|8|16 asks for another width (tests and
+ * benchmarks); one that does not divide H falls back to the default. */
+static int lstm_vec(const mrxcl_cl *cl, const mrxcl_model_info *in)
+{
+    static const int widths[] = {16, 8, 4};
+    const char *e = getenv("MRXCL_LSTM_VEC");
+    int H = in->hidden / 2, i, want = e && *e ? atoi(e) : 0;
+    cl_device_type type = 0;
+    if ((want == 1 || want == 4 || want == 8 || want == 16) && H % want == 0)
+        return want;
+    clGetDeviceInfo(cl->device, CL_DEVICE_TYPE, sizeof type, &type, NULL);
+    for (i = (type & CL_DEVICE_TYPE_CPU) ? 0 : 2; i < 3; i++)
+        if (H % widths[i] == 0)
+            return widths[i];
+    return 1;
+}
 
 static int make_kernels(mrxcl_context *ctx)
 {
@@ -56,7 +74,7 @@ static int make_kernels(mrxcl_context *ctx)
                                    &wg, NULL);
     if (err != CL_SUCCESS || wg == 0)
         wg = 64;
-    ctx->lstm_local = (size_t)ctx->info.hidden / 2 / (size_t)lstm_vec(&ctx->info);
+    ctx->lstm_local = (size_t)ctx->info.hidden / 2 / (size_t)lstm_vec(&ctx->cl, &ctx->info);
     if (ctx->lstm_local > wg)
         ctx->lstm_local = wg;
     if (ctx->lstm_local > 256)
@@ -92,7 +110,7 @@ mrxcl_context *mrxcl_context_create(const mrxcl_model *model, const mrxcl_contex
     ctx->profile = getenv("MRXCL_PROFILE") && *getenv("MRXCL_PROFILE") && strcmp(getenv("MRXCL_PROFILE"), "0");
     if ((rc = mrxcl_cl_open(&ctx->cl, params)))
         goto fail;
-    snprintf(options, sizeof options, "-DLSTM_VEC=%d", lstm_vec(&ctx->info));
+    snprintf(options, sizeof options, "-DLSTM_VEC=%d", lstm_vec(&ctx->cl, &ctx->info));
     t0 = mrxcl_clock();
     if ((rc = mrxcl_cl_build(&ctx->cl, params->kernel_dir, options, &log))) {
         mrxcl_thread_set_build_log(log);
@@ -100,7 +118,8 @@ mrxcl_context *mrxcl_context_create(const mrxcl_model *model, const mrxcl_contex
         goto fail;
     }
     ctx->build_seconds = mrxcl_clock() - t0;
-    if ((rc = make_kernels(ctx)) || (rc = mrxcl_blas_tune(&ctx->cl)) || (rc = mrxcl_fft_setup()))
+    if ((rc = make_kernels(ctx)) || (rc = mrxcl_blas_tune(&ctx->cl)) || (rc = mrxcl_gemm_choose(ctx)) ||
+        (rc = mrxcl_fft_setup()))
         goto fail;
     ctx->fft_setup = 1;
     if ((rc = mrxcl_weights_upload(ctx, model)))

@@ -37,6 +37,8 @@ struct mrxcl_context {
     cl_kernel k[K_COUNT];
     size_t lstm_local;
     int profile; /* MRXCL_PROFILE set: log stage times */
+    int gemm_host; /* GEMMs through the host BLAS on mapped buffers (CPU devices), else CLBlast */
+    mrxcl_gemm_stat gemm_prof[MRXCL_GEMM_LABELS]; /* with profile: per GEMM label, this pass */
     double build_seconds; /* spent compiling OpenCL programs: ours and clFFT's */
 
     /* weights on the device (weights.c) */

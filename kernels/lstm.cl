@@ -7,10 +7,11 @@
  * each step needs one barrier; each work-item owns groups of LSTM_VEC consecutive units
  * q = lid, lid + lsize, ... and keeps their c in local memory too.
  *
- * LSTM_VEC (a -D define, 4 where H allows, else 1): units per group. With 4, weight
- * rows are read 16 bytes at a time and the arithmetic is explicit SIMD, which CPU
- * devices (PoCL) turn into vector code far more reliably than a scalar kernel (see
- * bench/README.md for the measurement), and which saves load instructions on GPUs.
+ * LSTM_VEC (a -D define, 1, 4, 8 or 16; host/context.c picks it): units per group. With
+ * 4 or more, weight rows are read 16 to 64 bytes at a time and the arithmetic is explicit
+ * SIMD, which CPU devices (PoCL) turn into vector code far more reliably than a scalar
+ * kernel (see bench/README.md for the measurement), and which saves load instructions on
+ * GPUs. CPU devices get the widest H allows (16: one AVX-512 register), GPUs 4.
  *
  * gx    [S][B*T][8H]  W_ih x_t, forward gates in columns 0..4H-1, backward 4H..8H-1
  * whh_t [S][2][H][4H] recurrent weights transposed: row k holds the 4H gate weights of
@@ -26,13 +27,23 @@ typedef float4 vec_t;
 #define VLOAD(q, p) vload4((q), (p))
 #define VSTORE(v, q, p) vstore4((v), (q), (p))
 #define VSPLAT(x) ((float4)(x))
+#elif LSTM_VEC == 8
+typedef float8 vec_t;
+#define VLOAD(q, p) vload8((q), (p))
+#define VSTORE(v, q, p) vstore8((v), (q), (p))
+#define VSPLAT(x) ((float8)(x))
+#elif LSTM_VEC == 16
+typedef float16 vec_t;
+#define VLOAD(q, p) vload16((q), (p))
+#define VSTORE(v, q, p) vstore16((v), (q), (p))
+#define VSPLAT(x) ((float16)(x))
 #elif LSTM_VEC == 1
 typedef float vec_t;
 #define VLOAD(q, p) ((p)[q])
 #define VSTORE(v, q, p) ((p)[q] = (v))
 #define VSPLAT(x) (x)
 #else
-#error "LSTM_VEC must be 1 or 4"
+#error "LSTM_VEC must be 1, 4, 8 or 16"
 #endif
 
 __kernel void lstm_recurrence(__global const float *gx, __global const float *whh_t,

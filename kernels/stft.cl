@@ -35,7 +35,7 @@ __kernel void spectrum_magnitude(__global const float2 *X, __global float *mag, 
     if (f >= F || row >= rows)
         return;
     float2 v = X[(size_t)row * F + f];
-    mag[(size_t)row * F + f] = hypot(v.x, v.y);
+    mag[(size_t)row * F + f] = sqrt(fma(v.x, v.x, v.y * v.y));
 }
 
 /* out[base + b*L + n] (+)= sum_t frames[b*T+t][p - t*hop] * w / sum_t w^2, p = n + N/2: the

@@ -51,7 +51,8 @@ static int has_warning(const char *log)
 
 int main(void)
 {
-    static const char *const variants[] = {"-cl-std=CL1.2 -DLSTM_VEC=1", "-cl-std=CL1.2 -DLSTM_VEC=4"};
+    static const char *const variants[] = {"-cl-std=CL1.2 -DLSTM_VEC=1", "-cl-std=CL1.2 -DLSTM_VEC=4",
+                                           "-cl-std=CL1.2 -DLSTM_VEC=8", "-cl-std=CL1.2 -DLSTM_VEC=16"};
     mrxcl_context_params params = mrxcl_context_default_params();
     const char *texts[32];
     mrxcl_cl cl;

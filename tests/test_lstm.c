@@ -12,6 +12,29 @@
 
 #define MIN_SNR 90.0
 
+/* The GEMM path MRXCL_GEMM asks for (host/clutil.c, mrxcl_gemm_choose): clblast always
+ * gives CLBlast; host, or nothing, gives the host BLAS where the build has one and the
+ * device is a CPU whose memory is the host's. Returns 1 when ctx took another path. */
+static int check_gemm_path(mrxcl_context *ctx)
+{
+    const char *env = getenv("MRXCL_GEMM");
+    cl_device_type type = 0;
+    cl_bool unified = CL_FALSE;
+    int can_host = 0, want;
+    clGetDeviceInfo(ctx->cl.device, CL_DEVICE_TYPE, sizeof type, &type, NULL);
+    clGetDeviceInfo(ctx->cl.device, CL_DEVICE_HOST_UNIFIED_MEMORY, sizeof unified, &unified, NULL);
+#ifdef MRXCL_HAVE_HOST_BLAS
+    can_host = (type & CL_DEVICE_TYPE_CPU) && unified;
+#endif
+    want = env && !strcmp(env, "clblast") ? 0 : can_host;
+    printf("GEMM path: %s (MRXCL_GEMM=%s)\n", ctx->gemm_host ? "host BLAS" : "CLBlast", env ? env : "");
+    if (ctx->gemm_host != want) {
+        printf("FAIL: expected the %s GEMM path\n", want ? "host BLAS" : "CLBlast");
+        return 1;
+    }
+    return 0;
+}
+
 static double sig(double x) { return 1.0 / (1.0 + exp(-x)); }
 
 /* One direction of one layer over T steps: in [T][in_w] -> out[T][2H] (columns d*H..). */
@@ -73,6 +96,7 @@ static int run_case(int hidden, int layers, int S, int B, int T, tu_rng *rng, ui
         tu_model_free(&m);
         return *skip ? 0 : 1;
     }
+    fails += check_gemm_path(ctx);
     D = malloc(sizeof(float) * rows * 2 * hidden);
     Y = malloc(sizeof(float) * S * rows * hidden);
     ref = malloc(sizeof(double) * S * rows * hidden);
@@ -155,5 +179,6 @@ int main(void)
     fails += run_case(64, 3, 3, 2, 40, &rng, seed, &skip);
     fails += run_case(512, 3, 3, 1, 50, &rng, seed, &skip); /* the authors' width */
     fails += run_case(640, 1, 1, 1, 20, &rng, seed, &skip); /* H = 320: work-items own several units */
+    fails += run_case(48, 1, 2, 1, 30, &rng, seed, &skip); /* H = 24: float8 on CPU devices */
     return fails ? 1 : 0;
 }
