@@ -14,7 +14,7 @@ MODEL=()
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/mrxcl-bench-batch.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 cd "$WORK"
-mkdir clips
+mkdir clips loop
 for i in $(seq -w 1 "$N"); do
     ffmpeg -v error -nostdin -f lavfi -i "sine=f=$((200 + 10 * 10#$i)):d=$SECS:r=44100" \
         -f lavfi -i "anoisesrc=d=$SECS:r=44100:a=0.05:seed=$i" \

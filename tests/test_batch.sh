@@ -86,19 +86,7 @@ GOOD="x/a x/b y/c y/d"
 
 # Whether two WAV files hold the same bytes in their data chunks (a float WAV's PEAK
 # chunk holds a time stamp).
-same_data() {
-    "$PY" - "$1" "$2" <<'EOF'
-import struct, sys
-def data(path):
-    blob, pos = open(path, "rb").read(), 12
-    while pos + 8 <= len(blob):
-        cid, size = blob[pos:pos + 4], struct.unpack_from("<I", blob, pos + 4)[0]
-        if cid == b"data":
-            return blob[pos + 8:pos + 8 + size]
-        pos += 8 + size + (size & 1)
-sys.exit(data(sys.argv[1]) is None or data(sys.argv[1]) != data(sys.argv[2]))
-EOF
-} 2>/dev/null
+same_data() { "$PY" "$ROOT/tests/wav_data.py" "$1" "$2" 2>/dev/null; }
 
 # events LOG EVENT: the inputs of that event in a JSON log, one a line, sorted
 events() { "$PY" -c '
