@@ -11,6 +11,7 @@ mrxcl_context_params mrxcl_context_default_params(void)
     mrxcl_context_params p;
     memset(&p, 0, sizeof p);
     p.device_index = -1;
+    p.auto_tune = 1;
     return p;
 }
 
@@ -118,8 +119,8 @@ mrxcl_context *mrxcl_context_create(const mrxcl_model *model, const mrxcl_contex
         goto fail;
     }
     ctx->build_seconds = mrxcl_clock() - t0;
-    if ((rc = make_kernels(ctx)) || (rc = mrxcl_blas_tune(&ctx->cl)) || (rc = mrxcl_gemm_choose(ctx)) ||
-        (rc = mrxcl_fft_setup()))
+    if ((rc = make_kernels(ctx)) || (rc = mrxcl_gemm_choose(ctx)) ||
+        (rc = mrxcl_blas_setup(ctx, params->auto_tune)) || (rc = mrxcl_fft_setup()))
         goto fail;
     ctx->fft_setup = 1;
     if ((rc = mrxcl_weights_upload(ctx, model)))

@@ -107,8 +107,9 @@ int mrxcl_cl_open(mrxcl_cl *cl, const mrxcl_context_params *params);
  * given -D options. On failure *build_log receives a malloc'd copy of the log. */
 int mrxcl_cl_build(mrxcl_cl *cl, const char *kernel_dir, const char *options, char **build_log);
 void mrxcl_cl_close(mrxcl_cl *cl);
-/* blas_tuning.c: CLBlast kernel parameters for devices its database lacks (CPUs). */
-int mrxcl_blas_tune(mrxcl_cl *cl);
+/* blas_tuning.c: CLBlast's GEMM parameters for ctx's device (its cache entry, the CPU
+ * set, or a short tune: the file's comment says which when); after mrxcl_gemm_choose. */
+int mrxcl_blas_setup(mrxcl_context *ctx, int auto_tune);
 
 /* Embedded kernel sources (generated at build time from kernels/ *.cl). */
 typedef struct mrxcl_kernel_source {

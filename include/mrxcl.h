@@ -152,6 +152,11 @@ typedef struct mrxcl_context_params {
     /* Read kernels from this directory's .cl files instead of the embedded copies
      * (for kernel development). Default NULL. */
     const char *kernel_dir;
+    /* CLBlast's GEMM kernels are tuned per device (mrxcl_tune_gemm). 1 (default): a
+     * device whose GEMMs go through CLBlast and that has no cache entry (a GPU the first
+     * time) gets a short tune (about a minute), which is cached and said at WARN level;
+     * the environment's MRXCL_TUNE=off stops it too. 0: never. */
+    int auto_tune;
 } mrxcl_context_params;
 
 MRXCL_API mrxcl_context_params mrxcl_context_default_params(void);
@@ -181,6 +186,24 @@ MRXCL_API int mrxcl_last_cl_error(const mrxcl_context *ctx);
  * short after the first run. CLBlast compiles its GEMM kernels inside the first
  * separation, which this does not count. 0 for NULL. */
 MRXCL_API double mrxcl_context_build_seconds(const mrxcl_context *ctx);
+
+/* ---- tuning -------------------------------------------------------------------- */
+/* Tunes CLBlast's GEMM kernel (Xgemm) for ctx's device, trying `fraction` (0, 1] of its
+ * search space on a square GEMM of `size` a side (a multiple of 128; 0: as large as the
+ * GEMM the model runs most, the LSTM input projections, within 128 to 1024), and keeps the best parameters in a per-device cache
+ * ($XDG_CACHE_HOME/mrxcl/clblast/, else ~/.cache/mrxcl/clblast/; one JSON file keyed by
+ * platform, device name, driver version and CLBlast version), which every later context
+ * on that device uses; ctx uses them from now on. Each configuration tried costs a
+ * kernel build and a run: 0.005 is minutes on a GPU. On CPU devices the GEMMs go through
+ * the host BLAS where the build has one, and the cache only serves MRXCL_GEMM=clblast. */
+typedef struct mrxcl_tune_result {
+    double seconds;          /* the tuner's time */
+    size_t m, n, k;          /* the GEMM it tuned on */
+    char cache_path[4096];
+    char parameters[512];    /* "GEMMK=0 KREG=1 ..." */
+} mrxcl_tune_result;
+MRXCL_API int mrxcl_tune_gemm(mrxcl_context *ctx, double fraction, size_t size,
+                               mrxcl_tune_result *result);
 
 /* ---- separation -------------------------------------------------------------- */
 /* Separates `channels` planar channels of `frames` samples at `sample_rate` Hz

@@ -8,6 +8,7 @@ int cmd_remix(int argc, char **argv);
 int cmd_batch(int argc, char **argv);
 int cmd_devices(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_tune(int argc, char **argv);
 
 /* separate and remix (cmd_separate.c): the command line parsed, one input run. */
 #include "separation.h"

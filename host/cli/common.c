@@ -152,3 +152,20 @@ void log_set_verbosity(int verbosity)
 {
     g_verbosity = verbosity;
 }
+
+mrxcl_context_params context_params(const char *device)
+{
+    mrxcl_context_params params = mrxcl_context_default_params();
+    if (device) {
+        char *end = NULL;
+        long index = strtol(device, &end, 10);
+        if (device[0] != '\0' && *end == '\0' && index >= 0 && index <= 1000000)
+            params.device_index = (int)index;
+        else
+            params.device_name = device;
+    }
+    const char *kernel_dir = getenv("MRXCL_KERNEL_DIR");
+    if (kernel_dir && kernel_dir[0])
+        params.kernel_dir = kernel_dir;
+    return params;
+}

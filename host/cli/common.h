@@ -38,6 +38,10 @@ void format_message(char *err, size_t err_size, const char *fmt, ...) CLI_PRINTF
 mrxcl_model *load_model(const char *command, const char *path, const char **name,
                         int *exit_code);
 
+/* The context parameters for --device D (an index from `mrxcl devices`, else part of a
+ * device's name; NULL: the library's choice) and $MRXCL_KERNEL_DIR. */
+mrxcl_context_params context_params(const char *device);
+
 /* Seconds on a monotonic clock. */
 double now_seconds(void);
 /* CPU seconds this process has used, all its threads together. */

@@ -43,7 +43,7 @@ int main(int argc, char **argv)
      * kept, so a kernel developer sees everything. Other drivers ignore the variable. */
     setenv("POCL_EXTRA_BUILD_FLAGS", "-w", 0);
     if (argc < 2)
-        return usage_error(NULL, "no command given (separate, remix, batch, devices or info)");
+        return usage_error(NULL, "no command given (separate, remix, batch, tune, devices or info)");
     const char *command = argv[1];
     log_to_stderr_install();
     if (strcmp(command, "--help") == 0 || strcmp(command, "-h") == 0 ||
@@ -61,11 +61,13 @@ int main(int argc, char **argv)
         return cmd_remix(argc - 2, argv + 2);
     if (strcmp(command, "batch") == 0)
         return cmd_batch(argc - 2, argv + 2);
+    if (strcmp(command, "tune") == 0)
+        return cmd_tune(argc - 2, argv + 2);
     if (strcmp(command, "devices") == 0)
         return cmd_devices(argc - 2, argv + 2);
     if (strcmp(command, "info") == 0)
         return cmd_info(argc - 2, argv + 2);
     if (command[0] == '-')
         return usage_error(NULL, "unknown option '%s'", command);
-    return usage_error(NULL, "unknown command '%s' (separate, remix, batch, devices or info)", command);
+    return usage_error(NULL, "unknown command '%s' (separate, remix, batch, tune, devices or info)", command);
 }

@@ -145,6 +145,24 @@ static const option_spec batch_specs[] = {
 };
 #undef SEP
 
+#define TUNE(field) offsetof(tune_options, field)
+static const option_spec tune_specs[] = {
+    {"model", 'm', ARG_STRING, TUNE(model), NULL, "MODEL",
+     "tune for this model's GEMMs (default: $MRXCL_MODEL, else the built-in model)", NULL},
+    {"device", 0, ARG_STRING, TUNE(device), NULL, "D",
+     "OpenCL device: an index from 'mrxcl devices' or part of its name", NULL},
+    {"fraction", 0, ARG_SECONDS, TUNE(fraction), NULL, "F",
+     "share of CLBlast's search space to try, (0, 1] (default 0.005: minutes on a GPU)", NULL},
+    {"size", 0, ARG_SECONDS, TUNE(size), NULL, "N",
+     "tune on an N x N x N GEMM, N a multiple of 128 (default: the model's, at most 1024)",
+     NULL},
+    {"quiet", 'q', ARG_FLAG, TUNE(quiet), NULL, NULL, "print nothing but errors", NULL},
+    {"verbose", 'v', ARG_FLAG, TUNE(verbose), NULL, NULL, "print the library's log messages",
+     NULL},
+    {"help", 'h', ARG_FLAG, TUNE(help), NULL, NULL, "show this help", NULL},
+};
+#undef TUNE
+
 /* devices and info: --help alone, into an int. */
 static const option_spec help_only_specs[] = {
     {"help", 'h', ARG_FLAG, 0, NULL, NULL, "show this help", NULL},
@@ -360,6 +378,16 @@ int parse_batch_options(int argc, char **argv, separate_options *opt, const char
     return parse_options(&ps, positional, max_positional, n_positional);
 }
 
+int parse_tune_options(int argc, char **argv, tune_options *opt)
+{
+    const char *positional[1];
+    int n = 0;
+    memset(opt, 0, sizeof *opt);
+    opt->fraction = opt->size = -1.0;
+    parse_state ps = {"tune", tune_specs, COUNT(tune_specs), opt, argc, argv, 0, NULL};
+    return parse_options(&ps, positional, 0, &n);
+}
+
 int parse_help_only(const char *command, int argc, char **argv, int *help,
                     const char **positional, int max_positional)
 {
@@ -404,6 +432,8 @@ static void print_usage_lines(FILE *out, const char *command)
     if (all || strcmp(command, "batch") == 0)
         fputs("  mrxcl batch MANIFEST|DIR|- ... -o ROOT [--remix] [--shard I/N] [options]\n",
               out);
+    if (all || strcmp(command, "tune") == 0)
+        fputs("  mrxcl tune [--device D] [-m MODEL] [--fraction F] [--size N]\n", out);
     if (all || strcmp(command, "devices") == 0)
         fputs("  mrxcl devices\n", out);
     if (all || strcmp(command, "info") == 0)
@@ -470,6 +500,14 @@ void print_help(FILE *out, const char *command)
         print_remix_help(out);
     if (all || strcmp(command, "batch") == 0)
         print_batch_help(out);
+    if (all || strcmp(command, "tune") == 0) {
+        fputs("\ntune: tune CLBlast's GEMM kernel for a device and keep the parameters in\n"
+              "$XDG_CACHE_HOME/mrxcl/clblast/ (else ~/.cache/mrxcl/clblast/), per platform,\n"
+              "device, driver and CLBlast version; every later run on that device uses them.\n"
+              "A GPU without an entry gets a short tune at its first use (MRXCL_TUNE=off\n"
+              "skips it); CPU devices run their GEMMs on the host BLAS instead.\n", out);
+        print_options(out, tune_specs, COUNT(tune_specs));
+    }
     if (all || strcmp(command, "devices") == 0)
         fputs("\ndevices: list the OpenCL devices and their indices.\n", out);
     if (all || strcmp(command, "info") == 0)
@@ -477,7 +515,8 @@ void print_help(FILE *out, const char *command)
     fputs("\nEnvironment:\n"
           "  MRXCL_MODEL       model file used when -m is not given\n"
           "  MRXCL_DEVICE      device index or name part used when --device is not given\n"
-          "  MRXCL_KERNEL_DIR  read the OpenCL kernels (*.cl) from this directory\n",
+          "  MRXCL_KERNEL_DIR  read the OpenCL kernels (*.cl) from this directory\n"
+          "  MRXCL_TUNE        off: no short GEMM tune at a GPU's first use\n",
           out);
     if (all || strcmp(command, "batch") == 0)
         fputs("  SLURM_ARRAY_TASK_ID, SLURM_ARRAY_TASK_MIN, SLURM_ARRAY_TASK_COUNT\n"

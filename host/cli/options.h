@@ -60,6 +60,18 @@ int parse_separate_options(const char *command, int argc, char **argv, separate_
 int parse_batch_options(int argc, char **argv, separate_options *opt, const char **positional,
                         int max_positional, int *n_positional);
 
+/* tune's options; -1 (or NULL) where not given. */
+typedef struct tune_options {
+    const char *model;
+    const char *device;
+    double fraction;
+    double size;
+    int quiet;
+    int verbose;
+    int help;
+} tune_options;
+int parse_tune_options(int argc, char **argv, tune_options *opt);
+
 /* For commands whose only option is --help (devices, info): up to max_positional
  * arguments go to positional. 0, or EXIT_USAGE after printing why. */
 int parse_help_only(const char *command, int argc, char **argv, int *help,

@@ -357,19 +357,7 @@ static int open_output(separation *sp)
  * a first run, and not the engine's speed. */
 static int create_context(separation *sp)
 {
-    mrxcl_context_params params = mrxcl_context_default_params();
-    const char *device = sp->opt.device;
-    if (device) {
-        char *end = NULL;
-        long index = strtol(device, &end, 10);
-        if (device[0] != '\0' && *end == '\0' && index >= 0 && index <= 1000000)
-            params.device_index = (int)index;
-        else
-            params.device_name = device;
-    }
-    const char *kernel_dir = getenv("MRXCL_KERNEL_DIR");
-    if (kernel_dir && kernel_dir[0])
-        params.kernel_dir = kernel_dir;
+    mrxcl_context_params params = context_params(sp->opt.device);
     int status = 0;
     double t = now_seconds(), cpu = cpu_seconds();
     sp->ctx = mrxcl_context_create(sp->model, &params, &status);
