@@ -15,13 +15,6 @@ mrxcl_context_params mrxcl_context_default_params(void)
     return p;
 }
 
-int mrxcl_keep_error(mrxcl_context *ctx, int rc)
-{
-    if (rc)
-        snprintf(ctx->error, sizeof ctx->error, "%s", mrxcl_thread_error());
-    return rc;
-}
-
 int mrxcl_check_planes(const mrxcl_context *ctx, const float *const *input, int channels,
                        float *const *stems, const char *stems_name)
 {

@@ -75,7 +75,7 @@ int mrxcl_forward(mrxcl_context *ctx, const float *const *x, int B, size_t L, fl
 int mrxcl_acts_ensure(mrxcl_context *ctx, size_t rows, size_t L_B);
 void mrxcl_acts_release(mrxcl_acts *a, int R);
 
-/* context.c: copies the thread's last error onto the context, where mrxcl_last_error()
+/* status.c: copies the thread's last error onto the context, where mrxcl_last_error()
  * finds it, when rc is not MRXCL_OK; returns rc. */
 int mrxcl_keep_error(mrxcl_context *ctx, int rc);
 /* context.c: MRXCL_ERR_INVALID_ARGUMENT, naming it, for a NULL among the channels planes

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine.h"
 #include "internal.h"
 
 #define STR2(x) #x
@@ -141,4 +142,11 @@ const char *mrxcl_cl_strerror(cl_int err)
     case -1001: return "CL_PLATFORM_NOT_FOUND_KHR (no OpenCL driver installed)";
     default: return "unknown OpenCL error";
     }
+}
+
+int mrxcl_keep_error(mrxcl_context *ctx, int rc)
+{
+    if (rc)
+        snprintf(ctx->error, sizeof ctx->error, "%s", mrxcl_thread_error());
+    return rc;
 }
