@@ -43,7 +43,7 @@ float chunk_fade_in(size_t i, size_t overlap)
     return (float)(s * s);
 }
 
-static void free_rows(float **rows, int n)
+void chunk_rows_free(float **rows, int n)
 {
     if (rows)
         for (int i = 0; i < n; i++)
@@ -51,7 +51,7 @@ static void free_rows(float **rows, int n)
     free(rows);
 }
 
-static float **alloc_rows(int n, size_t len)
+float **chunk_rows_new(int n, size_t len)
 {
     float **rows = calloc((size_t)n, sizeof *rows);
     if (!rows)
@@ -59,7 +59,7 @@ static float **alloc_rows(int n, size_t len)
     for (int i = 0; i < n; i++) {
         rows[i] = malloc((len ? len : 1) * sizeof(float));
         if (!rows[i]) {
-            free_rows(rows, n);
+            chunk_rows_free(rows, n);
             return NULL;
         }
     }
@@ -90,11 +90,11 @@ int chunked_separate(const chunk_plan *plan, int channels, int sources, const ch
     const size_t L = plan->length, O = plan->overlap;
     const int n_out = sources * channels;
     int rc = CHUNK_OK;
-    float **in = alloc_rows(channels, L);
-    float **out = alloc_rows(n_out, L);
-    float **tail = alloc_rows(n_out, O);    /* piece k's last O frames, for piece k+1 */
+    float **in = chunk_rows_new(channels, L);
+    float **out = chunk_rows_new(n_out, L);
+    float **tail = chunk_rows_new(n_out, O);    /* piece k's last O frames, for piece k+1 */
     float *fade = malloc((O ? O : 1) * sizeof *fade);
-    float **mix = io->mix_gains ? alloc_rows(channels, L) : NULL;
+    float **mix = io->mix_gains ? chunk_rows_new(channels, L) : NULL;
     const float **rows = malloc((size_t)(channels > 0 ? channels : 1) * sizeof *rows);
     float **in_at = malloc((size_t)(channels > 0 ? channels : 1) * sizeof *in_at);
     if (!in || !out || !tail || !fade || !rows || !in_at || (io->mix_gains && !mix)) {
@@ -148,11 +148,11 @@ int chunked_separate(const chunk_plan *plan, int channels, int sources, const ch
             io->progress(io->user, k, plan);
     }
 done:
-    free_rows(in, channels);
-    free_rows(out, n_out);
-    free_rows(tail, n_out);
+    chunk_rows_free(in, channels);
+    chunk_rows_free(out, n_out);
+    chunk_rows_free(tail, n_out);
     free(fade);
-    free_rows(mix, channels);
+    chunk_rows_free(mix, channels);
     free(rows);
     free(in_at);
     return rc;

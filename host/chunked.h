@@ -33,6 +33,11 @@ size_t chunk_end(const chunk_plan *plan, size_t k);
 /* w(i) above: the weight of the later piece at frame i of an overlap. */
 float chunk_fade_in(size_t i, size_t overlap);
 
+/* n rows of len floats each (at least one), or NULL when out of memory; and their free,
+ * which accepts NULL. */
+float **chunk_rows_new(int n, size_t len);
+void chunk_rows_free(float **rows, int n);
+
 /* Callbacks return 0 on success and nonzero on failure (having recorded why in their
  * own state); the driver then stops and returns CHUNK_ERR_CALLBACK. */
 typedef struct chunk_io {

@@ -3,7 +3,6 @@
  * file adds the input gain and the checks on the network's output around
  * mrxcl_separate(). */
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "chunked.h"
@@ -63,24 +62,6 @@ int mrxcl_stream_plan_get(const mrxcl_stream_params *params, size_t frames, int 
     plan->piece_frames = cp.length;
     plan->overlap_frames = cp.overlap;
     return MRXCL_OK;
-}
-
-static void rows_free(float **rows, int n)
-{
-    for (int i = 0; rows && i < n; i++)
-        free(rows[i]);
-    free(rows);
-}
-
-static float **rows_new(int n, size_t len)
-{
-    float **rows = calloc((size_t)n, sizeof *rows);
-    for (int i = 0; rows && i < n; i++)
-        if (!(rows[i] = malloc(len * sizeof(float)))) {
-            rows_free(rows, n);
-            return NULL;
-        }
-    return rows;
 }
 
 typedef struct stream_job {
@@ -209,13 +190,13 @@ int mrxcl_separate_stream(mrxcl_context *ctx, const mrxcl_stream_params *params,
     job.user = user_data;
     chunk_io io = {job_read, job_separate, job_write, job_progress, &job,
                    p->remix ? job.mix_gains : NULL};
-    if (job.gain != 1.0f && !(job.scaled = rows_new(channels, plan.length))) {
+    if (job.gain != 1.0f && !(job.scaled = chunk_rows_new(channels, plan.length))) {
         rc = mrxcl_fail(MRXCL_ERR_OUT_OF_MEMORY, "out of memory for pieces of %zu frames x %d "
                         "channels", plan.length, channels);
         goto out;
     }
     int chunked = chunked_separate(&plan, channels, job.n_sources, &io);
-    rows_free(job.scaled, channels);
+    chunk_rows_free(job.scaled, channels);
     switch (chunked) {
     case CHUNK_OK:
         rc = MRXCL_OK;
