@@ -24,12 +24,11 @@ progress_mode progress_resolve(progress_mode asked, int quiet)
     return isatty(STDERR_FILENO) ? PROGRESS_BAR : PROGRESS_NONE;
 }
 
-void progress_start(progress *p, progress_mode mode, const char *input, double total_seconds)
+void progress_start(progress *p, const char *input)
 {
-    p->mode = mode;
     p->input = input;
     p->stage = "read";
-    p->total_seconds = total_seconds;
+    p->total_seconds = 0.0;
     p->t0 = now_seconds();
     p->t_stage = p->t0;
     p->last_draw = -1.0;

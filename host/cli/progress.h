@@ -31,8 +31,8 @@ typedef struct progress {
  * JSON even with -q (asked for by name). */
 progress_mode progress_resolve(progress_mode asked, int quiet);
 
-/* A new input: resets the clock. total_seconds may be 0 while unknown. */
-void progress_start(progress *p, progress_mode mode, const char *input, double total_seconds);
+/* A new input: resets the clock; its length is unknown until progress_set_total. */
+void progress_start(progress *p, const char *input);
 void progress_set_total(progress *p, double total_seconds);
 /* A new stage ("read", "separate"): one JSON line. */
 void progress_stage(progress *p, const char *stage);

@@ -249,7 +249,7 @@ int separation_load_model(separation *sp)
 static int read_input(separation *sp, const char *path)
 {
     separate_job *job = &sp->job;
-    progress_start(&sp->progress, sp->progress.mode, sp->input_path, 0.0);
+    progress_start(&sp->progress, sp->input_path);
     progress_stage(&sp->progress, "read");
     if (separate_job_open_input(job, path) != 0) {
         progress_break(&sp->progress);
@@ -258,9 +258,10 @@ static int read_input(separation *sp, const char *path)
     }
     job->input_path = sp->input_path; /* "standard input" for "-", in messages */
     progress_set_total(&sp->progress, (double)job->frames / job->sample_rate);
-    sp->has_channel_map = job->reader && job->channels <= 1024 &&
+    sp->has_channel_map = job->reader &&
+                          (size_t)job->channels <= sizeof sp->channel_map / sizeof sp->channel_map[0] &&
                           audio_reader_channel_map(job->reader, sp->channel_map);
-    int measure = sp->opt.loudness != 1 && isnan(sp->opt.input_lufs);
+    const int gain_on = sp->opt.loudness != 1, measure = gain_on && isnan(sp->opt.input_lufs);
     job->progress = &sp->progress;
     int rc = separate_job_first_pass(job, measure, &sp->lufs);
     progress_break(&sp->progress);
@@ -270,12 +271,11 @@ static int read_input(separation *sp, const char *path)
     }
     if (!isnan(sp->opt.input_lufs))
         sp->lufs = sp->opt.input_lufs;
-    measure = sp->opt.loudness != 1;
     if (job->loudness_skipped && !sp->opt.quiet)
         fprintf(stderr, "mrxcl: warning: the loudness of '%s' cannot be measured at %d Hz (BS.1770 "
                         "meters take 16 to 2822400 Hz): separated at its own level, as with "
                         "--loudness off\n", sp->input_path, job->sample_rate);
-    if (measure && isfinite(sp->lufs))
+    if (gain_on && isfinite(sp->lufs))
         sp->stream.input_gain = (float)pow(10.0, (SEPARATION_LUFS - sp->lufs) / 20.0);
     sp->load_s = now_seconds() - sp->t0;
     if (mrxcl_stream_plan_get(&sp->stream, job->frames, job->sample_rate, &sp->plan) != MRXCL_OK)
