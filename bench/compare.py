@@ -61,6 +61,15 @@ def time_torch(model_path, seconds, channels, reps):
             "realtime_factor": seconds / statistics.median(times)}
 
 
+def make_authors_model(path):
+    """A random model in the authors' configuration (30.5 M parameters; speed does not
+    depend on the weights), written to path."""
+    subprocess.run([sys.executable, os.path.join(ROOT, "tools", "make_random_model.py"), path, "--seed", "1",
+                    "--sample-rate", "44100", "--hop", "256", "--windows", "1024,2048,8192",
+                    "--hidden", "512", "--layers", "3"], check=True, stdout=subprocess.DEVNULL)
+    return path
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
@@ -76,10 +85,7 @@ def main():
     tmp = tempfile.TemporaryDirectory()
     model = a.model
     if not model:
-        model = os.path.join(tmp.name, "mrx-default-random.safetensors")
-        subprocess.run([sys.executable, os.path.join(ROOT, "tools", "make_random_model.py"), model, "--seed", "1",
-                        "--sample-rate", "44100", "--hop", "256", "--windows", "1024,2048,8192",
-                        "--hidden", "512", "--layers", "3"], check=True, stdout=subprocess.DEVNULL)
+        model = make_authors_model(os.path.join(tmp.name, "mrx-default-random.safetensors"))
     cmd = [os.path.join(a.build, "mrxcl_bench"), model, "--seconds", str(a.seconds), "--channels",
            str(a.channels), "--reps", str(a.reps)]
     if a.device:

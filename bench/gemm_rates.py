@@ -15,11 +15,12 @@ import argparse
 import os
 import re
 import subprocess
-import sys
 import tempfile
 import time
 
 import numpy as np
+
+from compare import make_authors_model  # bench/compare.py, beside this file
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -90,10 +91,7 @@ def main():
     tmp = tempfile.TemporaryDirectory()
     model = a.model
     if not model:
-        model = os.path.join(tmp.name, "authors.safetensors")
-        subprocess.run([sys.executable, os.path.join(ROOT, "tools", "make_random_model.py"), model, "--seed", "1",
-                        "--sample-rate", "44100", "--hop", "256", "--windows", "1024,2048,8192",
-                        "--hidden", "512", "--layers", "3"], check=True, stdout=subprocess.DEVNULL)
+        model = make_authors_model(os.path.join(tmp.name, "authors.safetensors"))
     sh = shapes(model_info(a.build, model), a.seconds, a.channels)
     paths = a.paths.split(",")
     best = {p: ({}, {}, float("inf")) for p in paths}
