@@ -30,10 +30,9 @@ int run_separation_command(const char *command, output_kind kind, int argc, char
     if (rc == 0 && kind == OUTPUT_STEMS && strcmp(opt.output, "-") == 0)
         rc = usage_error(command, "separate writes one file per source into a directory: -o - "
                          "(standard output) is for remix, which writes one");
-    audio_format named;
-    if (rc == 0 && kind == OUTPUT_REMIX && opt.format < 0 && format_from_name(opt.output, &named) != 0)
-        rc = usage_error(command, "cannot tell the format of '%s' from its name: end it in .wav, "
-                         ".flac or .ogg, or give --format", opt.output);
+    audio_format named; /* checked now, before the model loads; again per output */
+    if (rc == 0 && kind == OUTPUT_REMIX)
+        rc = remix_format(command, opt.format, opt.output, &named);
     if (rc != 0) {
         sp.opt = opt; /* frees the gains' names */
         separation_free(&sp);

@@ -38,7 +38,7 @@
 #define SLOW_FIRST_PIECE_SECONDS 1.0
 #define SLOW_FIRST_PIECE_SHARE 0.2
 
-int format_from_name(const char *path, audio_format *format)
+static int format_from_name(const char *path, audio_format *format)
 {
     static const struct {
         const char *ext;
@@ -55,6 +55,18 @@ int format_from_name(const char *path, audio_format *format)
             return 0;
         }
     return -1;
+}
+
+int remix_format(const char *command, int given, const char *path, audio_format *format)
+{
+    if (given >= 0) {
+        *format = (audio_format)given;
+        return 0;
+    }
+    if (format_from_name(path, format) == 0)
+        return 0;
+    return usage_error(command, "cannot tell the format of '%s' from its name: end it in .wav, "
+                       ".flac or .ogg, or give --format", path);
 }
 
 /* The output format and subtype: 0 or EXIT_USAGE. */
@@ -326,10 +338,8 @@ static int open_output(separation *sp)
     const char *names[MRXCL_MAX_SOURCES];
     int n = 1;
     if (sp->kind == OUTPUT_REMIX) {
-        if ((int)sp->format < 0 && format_from_name(sp->output, &spec.format) != 0)
-            return usage_error(sp->command, "cannot tell the format of '%s' from its name: "
-                               "end it in .wav, .flac or .ogg, or give --format", sp->output);
-        if (check_format(sp, spec.format) != 0)
+        if (remix_format(sp->command, (int)sp->format, sp->output, &spec.format) != 0 ||
+            check_format(sp, spec.format) != 0)
             return EXIT_USAGE;
         if (strcmp(sp->output, "-") == 0 && spec.format != AUDIO_WAV)
             return usage_error(sp->command, "-o - writes WAV only (--format wav)");

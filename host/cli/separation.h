@@ -58,8 +58,9 @@ int separation_load_model(separation *sp);
 int separation_run(separation *sp, const char *input, const char *output);
 void separation_free(separation *sp);
 
-/* The format a remix file's name asks for: 0 and *format, or -1 if its extension is
- * none of .wav, .flac, .ogg, .oga. "-" is WAV. */
-int format_from_name(const char *path, audio_format *format);
+/* A remix file's format: `given` (an audio_format, from --format) when >= 0, else what
+ * its name asks for (.wav, .flac, .ogg, .oga; "-" is WAV). 0, or EXIT_USAGE after saying
+ * that the name tells none. */
+int remix_format(const char *command, int given, const char *path, audio_format *format);
 
 #endif /* MRXCL_CLI_SEPARATION_H */
