@@ -40,12 +40,62 @@ static int alloc(mrxcl_context *ctx, cl_mem *m, size_t floats, const char *what)
     return mrxcl_cl_check(ctx, err ? err : CL_MEM_OBJECT_ALLOCATION_FAILURE, msg);
 }
 
-int mrxcl_acts_ensure(mrxcl_context *ctx, size_t rows, size_t L_B)
+/* Each activation buffer for rows frame rows and L_B samples, and its size in floats;
+ * the spectra X[r] follow the table. */
+typedef struct act_buffer {
+    cl_mem *mem;
+    size_t floats;
+    const char *what;
+} act_buffer;
+
+static int act_table(const mrxcl_model_info *in, mrxcl_acts *a, size_t rows, size_t L_B,
+                     act_buffer *t)
 {
-    const mrxcl_model_info *in = &ctx->info;
-    mrxcl_acts *a = &ctx->a;
     size_t S = (size_t)in->n_sources, R = (size_t)in->n_resolutions, hid = (size_t)in->hidden;
     size_t Nmax = 0, Fmax, r;
+    int n = 0;
+    for (r = 0; r < R; r++)
+        if ((size_t)in->window_lengths[r] > Nmax)
+            Nmax = (size_t)in->window_lengths[r];
+    Fmax = Nmax / 2 + 1;
+    t[n++] = (act_buffer){&a->x, L_B, "the input"};
+    t[n++] = (act_buffer){&a->out, S * L_B, "the stems"};
+    t[n++] = (act_buffer){&a->frames, rows * Nmax, "STFT frames"};
+    t[n++] = (act_buffer){&a->mag, rows * Fmax, "magnitudes and masks"};
+    t[n++] = (act_buffer){&a->spec, rows * Fmax * 2, "masked spectra"};
+    t[n++] = (act_buffer){&a->E, R * rows * hid, "encoder outputs"};
+    t[n++] = (act_buffer){&a->D, rows * 2 * hid, "cross averages"};
+    t[n++] = (act_buffer){&a->gx, S * rows * 4 * hid, "LSTM input projections"};
+    t[n++] = (act_buffer){&a->y[0], S * rows * hid, "LSTM outputs"};
+    t[n++] = (act_buffer){&a->y[1], S * rows * hid, "LSTM outputs"};
+    t[n++] = (act_buffer){&a->Z, rows * S * R * hid, "decoder activations"};
+    for (r = 0; r < R; r++)
+        t[n++] = (act_buffer){&a->X[r], rows * ((size_t)in->window_lengths[r] / 2 + 1) * 2, "spectra"};
+    return n;
+}
+
+#define ACT_MAX (11 + MRXCL_MAX_RESOLUTIONS)
+
+size_t mrxcl_acts_bytes(const mrxcl_model_info *in, size_t rows, size_t L_B, size_t *largest)
+{
+    act_buffer t[ACT_MAX];
+    mrxcl_acts scratch;
+    size_t total = 0, big = 0;
+    int n = act_table(in, &scratch, rows, L_B, t);
+    for (int i = 0; i < n; i++) {
+        total += t[i].floats * sizeof(float);
+        if (t[i].floats * sizeof(float) > big)
+            big = t[i].floats * sizeof(float);
+    }
+    if (largest)
+        *largest = big;
+    return total;
+}
+
+int mrxcl_acts_ensure(mrxcl_context *ctx, size_t rows, size_t L_B)
+{
+    mrxcl_acts *a = &ctx->a;
+    act_buffer t[ACT_MAX];
     int rc;
 
     if (rows <= a->rows && L_B <= a->L_B)
@@ -54,28 +104,11 @@ int mrxcl_acts_ensure(mrxcl_context *ctx, size_t rows, size_t L_B)
         rows = a->rows;
     if (L_B < a->L_B)
         L_B = a->L_B;
-    mrxcl_acts_release(a, in->n_resolutions);
-    for (r = 0; r < R; r++)
-        if ((size_t)in->window_lengths[r] > Nmax)
-            Nmax = (size_t)in->window_lengths[r];
-    Fmax = Nmax / 2 + 1;
-    if ((rc = alloc(ctx, &a->x, L_B, "the input")) ||
-        (rc = alloc(ctx, &a->out, S * L_B, "the stems")) ||
-        (rc = alloc(ctx, &a->frames, rows * Nmax, "STFT frames")) ||
-        (rc = alloc(ctx, &a->mag, rows * Fmax, "magnitudes and masks")) ||
-        (rc = alloc(ctx, &a->spec, rows * Fmax * 2, "masked spectra")) ||
-        (rc = alloc(ctx, &a->E, R * rows * hid, "encoder outputs")) ||
-        (rc = alloc(ctx, &a->D, rows * 2 * hid, "cross averages")) ||
-        (rc = alloc(ctx, &a->gx, S * rows * 4 * hid, "LSTM input projections")) ||
-        (rc = alloc(ctx, &a->y[0], S * rows * hid, "LSTM outputs")) ||
-        (rc = alloc(ctx, &a->y[1], S * rows * hid, "LSTM outputs")) ||
-        (rc = alloc(ctx, &a->Z, rows * S * R * hid, "decoder activations"))) {
-        mrxcl_acts_release(a, in->n_resolutions);
-        return rc;
-    }
-    for (r = 0; r < R; r++)
-        if ((rc = alloc(ctx, &a->X[r], rows * ((size_t)in->window_lengths[r] / 2 + 1) * 2, "spectra"))) {
-            mrxcl_acts_release(a, in->n_resolutions);
+    mrxcl_acts_release(a, ctx->info.n_resolutions);
+    int n = act_table(&ctx->info, a, rows, L_B, t);
+    for (int i = 0; i < n; i++)
+        if ((rc = alloc(ctx, t[i].mem, t[i].floats, t[i].what))) {
+            mrxcl_acts_release(a, ctx->info.n_resolutions);
             return rc;
         }
     a->rows = rows;

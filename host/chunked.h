@@ -11,7 +11,8 @@
  * the one piece that holds it. tools/ref_separate.py chunked() is the same in Python.
  *
  * The driver reads the input once, in order, and writes each stretch of output as
- * soon as it is final: it holds one piece of input, one of output and one overlap.
+ * soon as it is final: it holds a batch of input and of output per slot in flight, and
+ * one overlap.
  */
 #ifndef MRXCL_CHUNKED_H
 #define MRXCL_CHUNKED_H
@@ -38,14 +39,30 @@ float chunk_fade_in(size_t i, size_t overlap);
 float **chunk_rows_new(int n, size_t len);
 void chunk_rows_free(float **rows, int n);
 
-/* Callbacks return 0 on success and nonzero on failure (having recorded why in their
- * own state); the driver then stops and returns CHUNK_ERR_CALLBACK. */
+/* Batches: pieces go to the separator `batch` at a time, as one call of pieces x channels
+ * rows (piece j's channel c is row j * channels + c), all of the same length: the full
+ * pieces in groups of `batch` (the last group may hold fewer), then the last piece alone
+ * when it is shorter than the others. A separator that treats rows independently
+ * (mrxcl_forward does) gives the same output whatever the batch.
+ *
+ * Callbacks return 0 on success and nonzero on failure (having recorded why in their
+ * own state); the driver then stops and returns CHUNK_ERR_CALLBACK. A separation step
+ * is split in three so that a pipeline can overlap them: prepare (host work before the
+ * device), separate (the device), finish (host work after); `slot` (0 to CHUNK_SLOTS - 1)
+ * names the batch's buffers, so that a callback can keep per-batch state of its own. */
+#define CHUNK_SLOTS 3
 typedef struct chunk_io {
     /* the next `frames` frames of the input, in order, into channel[c] */
     int (*read)(void *user, float *const *channel, size_t frames);
-    /* out[s * channels + c] receives source s of channel c, `frames` samples */
-    int (*separate)(void *user, const float *const *in, int channels, size_t frames,
+    /* optional: before `separate`, on the same `in` */
+    int (*prepare)(void *user, int slot, const float *const *in, int rows, size_t frames);
+    /* rows rows of `frames` frames in `in`; out[s * rows + r] receives source s of row r
+     * (or `finish` fills it) */
+    int (*separate)(void *user, int slot, const float *const *in, int rows, size_t frames,
                     float *const *out);
+    /* optional: after `separate`, with the same arguments */
+    int (*finish)(void *user, int slot, const float *const *in, int rows, size_t frames,
+                  float *const *out);
     /* the next `frames` final frames of source s, channel[c] for each channel */
     int (*write)(void *user, int source, const float *const *channel, size_t frames);
     /* optional: called after piece k (0-based) of plan->count was written */
@@ -53,13 +70,26 @@ typedef struct chunk_io {
     void *user;
     /* NULL: `write` receives every source. Else a remix: `write` receives, as source
      * CHUNK_REMIX, input + sum over s of (mix_gains[s] - 1) * source s, frame by frame
-     * (the input as `read` gave it: `separate` must leave `in` as it is). */
+     * (the input as `read` gave it: no callback may change `in`). */
     const float *mix_gains;
+    size_t batch; /* pieces per separate call; 0 is 1 */
+    /* 0: every callback on the caller's thread, one batch after another. 1: a pipeline
+     * of three threads: read and prepare on one, separate on the caller's, finish, write
+     * and progress on a third, each stage on its own batch (up to CHUNK_SLOTS batches in
+     * flight). Each callback is still called in order and never twice at once; after a
+     * failure no callback starts, though one already running on another thread ends. */
+    int pipeline;
 } chunk_io;
 
 #define CHUNK_REMIX (-1)
 
 enum { CHUNK_OK = 0, CHUNK_ERR_CALLBACK = -1, CHUNK_ERR_OUT_OF_MEMORY = -2 };
+
+/* The pieces of plan->length frames: all, or all but the shorter last one. */
+size_t chunk_full_pieces(const chunk_plan *plan);
+/* The number of separate calls the plan makes in batches of `batch` (0 is 1; a batch
+ * holds at most chunk_full_pieces). */
+size_t chunk_batches(const chunk_plan *plan, size_t batch);
 
 /* Runs the plan: reads all plan->frames frames of `channels` channels, writes all of
  * every one of the `sources` sources. */

@@ -52,6 +52,9 @@ struct mrxcl_context {
     cl_mem *dec2_w, *dec2_b;              /* per (s, r): [F_r][hidden], [F_r] */
 
     mrxcl_acts a;
+    size_t weights_bytes; /* uploaded weights and windows */
+    mrxcl_stream_stats stream_stats; /* the last mrxcl_separate_stream's */
+    int have_stream_stats;
 
     /* clFFT plans for the current number of rows */
     clfftPlanHandle fft_fwd[MRXCL_MAX_RESOLUTIONS];
@@ -74,6 +77,9 @@ int mrxcl_forward(mrxcl_context *ctx, const float *const *x, int B, size_t L, fl
  * samples; releases them. */
 int mrxcl_acts_ensure(mrxcl_context *ctx, size_t rows, size_t L_B);
 void mrxcl_acts_release(mrxcl_acts *a, int R);
+/* The bytes the activations of rows frame rows and L_B samples take on the device, and in
+ * *largest (may be NULL) those of the largest single buffer. */
+size_t mrxcl_acts_bytes(const mrxcl_model_info *in, size_t rows, size_t L_B, size_t *largest);
 
 /* status.c: copies the thread's last error onto the context, where mrxcl_last_error()
  * finds it, when rc is not MRXCL_OK; returns rc. */
@@ -90,6 +96,14 @@ void mrxcl_weights_release(mrxcl_context *ctx);
 /* resample.c: mrxcl_forward at another sample rate, through libsoxr both ways. */
 int mrxcl_separate_resampled(mrxcl_context *ctx, const float *const *input, int C, size_t frames,
                              int rate, float *const *output);
+/* rows rows of in_len samples from `from` Hz to `to` Hz, on a thread per processor. With
+ * fit 0: into out of out_cap samples each, *out_len receiving the rows' common length
+ * (MRXCL_ERR_RESAMPLE if they differ); with fit > 0, every row exactly fit samples (cut,
+ * or padded with zeros). */
+int mrxcl_resample_rows(const float *const *in, int rows, size_t in_len, double from, double to,
+                        float *const *out, size_t out_cap, size_t fit, size_t *out_len);
+/* Samples enough for `frames` frames resampled from `from` to `to` Hz. */
+size_t mrxcl_resampled_cap(size_t frames, double from, double to);
 
 /* consistency.c: which sources take a share of the residual (input minus the sum of the
  * stems), from a mode (MODEL: the model's own); MRXCL_ERR_INVALID_ARGUMENT for an unknown

@@ -1,9 +1,15 @@
 /* Long inputs in cross-faded pieces through callbacks: mrxcl_separate_stream(). The piece
- * plan and the cross-fade are chunked.c's, mixture consistency is consistency.c's; this
- * file adds the input gain and the checks on the network's output around
- * mrxcl_separate(). */
+ * plan, the batches, the pipeline and the cross-fade are chunked.c's, mixture consistency
+ * is consistency.c's, resampling resample.c's; this file chooses the batch from the
+ * device's memory, and does the host's work around the network on each batch: the input
+ * gain and resampling before it, resampling back, consistency and the checks after. */
 #include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "chunked.h"
 #include "engine.h"
@@ -20,6 +26,9 @@ mrxcl_stream_params mrxcl_stream_default_params(void)
     p.remix = 0;
     for (int s = 0; s < MRXCL_MAX_SOURCES; s++)
         p.source_gains[s] = 1.0f;
+    p.batch = 0;
+    p.max_memory = 0;
+    p.pipeline = 1;
     return p;
 }
 
@@ -64,61 +73,172 @@ int mrxcl_stream_plan_get(const mrxcl_stream_params *params, size_t frames, int 
     return MRXCL_OK;
 }
 
+/* One batch's buffers at the model's rate (slot of chunk_io): made at its first use. */
+typedef struct stream_slot {
+    float **scaled;         /* rows x piece: the input times the gain (gain != 1) */
+    float **net_in;         /* rows x cap at the model's rate (resampling) */
+    float **net_out;        /* S x rows x cap */
+    const float **in_rows;  /* what the network reads: in, scaled or net_in */
+    size_t len;             /* frames at the model's rate */
+} stream_slot;
+
 typedef struct stream_job {
     mrxcl_context *ctx;
-    int channels, sample_rate, n_sources;
+    int channels, sample_rate, n_sources, resample;
+    int rows;        /* batch x channels: the most rows a batch has */
+    size_t piece;    /* frames of a full piece at the input's rate */
+    size_t cap;      /* ... resampled to the model's */
     float gain;
     mrxcl_residual_share share;
     mrxcl_read_callback read;
     mrxcl_write_callback write;
     mrxcl_progress_callback progress;
     void *user;
-    float **scaled; /* channels rows of a piece: the input times gain (gain != 1) */
     float mix_gains[MRXCL_MAX_SOURCES];
-    int status; /* why a chunk_io callback failed */
+    stream_slot slots[CHUNK_SLOTS];
+    mrxcl_stream_stats stats;
+    /* why a callback failed: the first failure's status and message (it may happen on
+     * any of the pipeline's threads) */
+    pthread_mutex_t lock;
+    int status;
+    char message[MRXCL_MSG_MAX];
 } stream_job;
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* Keeps the first failure's status and the failing thread's message; returns -1 for
+ * chunk_io. */
+static int job_failed(stream_job *job, int status)
+{
+    pthread_mutex_lock(&job->lock);
+    if (!job->status) {
+        job->status = status;
+        snprintf(job->message, sizeof job->message, "%s", mrxcl_thread_error());
+    }
+    pthread_mutex_unlock(&job->lock);
+    return -1;
+}
 
 static int job_read(void *user, float *const *channel, size_t frames)
 {
     stream_job *job = user;
-    if (job->read(job->user, channel, frames) != 0) {
-        job->status = mrxcl_fail(MRXCL_ERR_CALLBACK, "the read callback failed");
-        return -1;
-    }
+    double t0 = now();
+    int rc = job->read(job->user, channel, frames);
+    job->stats.read_seconds += now() - t0;
+    if (rc != 0)
+        return job_failed(job, mrxcl_fail(MRXCL_ERR_CALLBACK, "the read callback failed"));
     return 0;
 }
 
-static int job_separate(void *user, const float *const *in, int channels, size_t frames,
+static void slot_free(stream_job *job, stream_slot *sl)
+{
+    chunk_rows_free(sl->scaled, job->rows);
+    chunk_rows_free(sl->net_in, job->rows);
+    chunk_rows_free(sl->net_out, job->n_sources * job->rows);
+    free(sl->in_rows);
+    memset(sl, 0, sizeof *sl);
+}
+
+static int slot_make(stream_job *job, stream_slot *sl)
+{
+    if (sl->in_rows)
+        return MRXCL_OK;
+    sl->in_rows = malloc((size_t)job->rows * sizeof *sl->in_rows);
+    if (job->gain != 1.0f)
+        sl->scaled = chunk_rows_new(job->rows, job->piece);
+    if (job->resample) {
+        sl->net_in = chunk_rows_new(job->rows, job->cap);
+        sl->net_out = chunk_rows_new(job->n_sources * job->rows, job->cap);
+    }
+    if (!sl->in_rows || (job->gain != 1.0f && !sl->scaled) ||
+        (job->resample && (!sl->net_in || !sl->net_out))) {
+        slot_free(job, sl);
+        return mrxcl_fail(MRXCL_ERR_OUT_OF_MEMORY, "out of memory for a batch of %d rows of %zu "
+                          "frames", job->rows, job->piece);
+    }
+    return MRXCL_OK;
+}
+
+/* The input as the network takes it: times the gain (the input itself stays as read: a
+ * remix adds the stems to it), at the model's rate. */
+static int job_prepare(void *user, int slot, const float *const *in, int rows, size_t frames)
+{
+    stream_job *job = user;
+    stream_slot *sl = &job->slots[slot];
+    double t0 = now();
+    int rc = slot_make(job, sl);
+    if (rc)
+        return job_failed(job, rc);
+    const float *const *x = in;
+    if (job->gain != 1.0f) {
+        for (int r = 0; r < rows; r++)
+            for (size_t i = 0; i < frames; i++)
+                sl->scaled[r][i] = in[r][i] * job->gain;
+        x = (const float *const *)sl->scaled;
+    }
+    sl->len = frames;
+    if (job->resample) {
+        const double to = job->ctx->info.sample_rate;
+        rc = mrxcl_resample_rows(x, rows, frames, job->sample_rate, to, sl->net_in, job->cap, 0,
+                                 &sl->len);
+        if (!rc && sl->len == 0)
+            rc = mrxcl_fail(MRXCL_ERR_RESAMPLE, "%zu samples at %d Hz resample to nothing at %d Hz",
+                            frames, job->sample_rate, job->ctx->info.sample_rate);
+        x = (const float *const *)sl->net_in;
+    }
+    for (int r = 0; r < rows; r++)
+        sl->in_rows[r] = x[r];
+    job->stats.prepare_seconds += now() - t0;
+    return rc ? job_failed(job, rc) : 0;
+}
+
+static int job_separate(void *user, int slot, const float *const *in, int rows, size_t frames,
                         float *const *out)
 {
     stream_job *job = user;
-    /* The input stays as read (a remix adds the stems to it); the network gets a
-     * scaled copy. */
-    if (job->gain != 1.0f) {
-        for (int c = 0; c < channels; c++)
-            for (size_t i = 0; i < frames; i++)
-                job->scaled[c][i] = in[c][i] * job->gain;
-        in = (const float *const *)job->scaled;
+    stream_slot *sl = &job->slots[slot];
+    double t0 = now();
+    int rc = mrxcl_forward(job->ctx, sl->in_rows, rows, sl->len, job->resample ? sl->net_out : out);
+    job->stats.device_seconds += now() - t0;
+    (void)in;
+    (void)frames;
+    return rc ? job_failed(job, rc) : 0;
+}
+
+/* The stems at the input's rate, the residual shared, the gain undone, and checked. */
+static int job_finish(void *user, int slot, const float *const *in, int rows, size_t frames,
+                      float *const *out)
+{
+    stream_job *job = user;
+    stream_slot *sl = &job->slots[slot];
+    const int n = job->n_sources * rows;
+    double t0 = now();
+    if (job->resample) {
+        int rc = mrxcl_resample_rows((const float *const *)sl->net_out, n, sl->len,
+                                     job->ctx->info.sample_rate, job->sample_rate, out, 0, frames,
+                                     NULL);
+        if (rc)
+            return job_failed(job, rc);
     }
-    int rc = mrxcl_separate(job->ctx, in, channels, frames, job->sample_rate, out);
-    if (rc != MRXCL_OK) {
-        job->status = rc; /* mrxcl_separate left its message on the context */
-        return -1;
-    }
-    mrxcl_consistency_share(&job->share, in, channels, frames, out);
+    mrxcl_consistency_share(&job->share, job->gain != 1.0f ? (const float *const *)sl->scaled : in,
+                            rows, frames, out);
     size_t nonfinite = 0;
-    for (int i = 0; i < job->n_sources * channels; i++)
+    for (int i = 0; i < n; i++)
         for (size_t k = 0; k < frames; k++) {
             if (job->gain != 1.0f)
                 out[i][k] /= job->gain;
             nonfinite += !isfinite(out[i][k]);
         }
-    if (nonfinite) {
-        job->status = mrxcl_fail(MRXCL_ERR_NONFINITE, "the network gave %zu non-finite samples "
-                                 "in a piece of %zu frames x %d channels", nonfinite, frames,
-                                 channels);
-        return -1;
-    }
+    job->stats.finish_seconds += now() - t0;
+    if (nonfinite)
+        return job_failed(job, mrxcl_fail(MRXCL_ERR_NONFINITE, "the network gave %zu non-finite "
+                                          "samples in a batch of %zu frames x %d rows", nonfinite,
+                                          frames, rows));
     return 0;
 }
 
@@ -127,11 +247,13 @@ static int job_write(void *user, int source, const float *const *channel, size_t
     stream_job *job = user;
     if (source == CHUNK_REMIX)
         source = MRXCL_SOURCE_REMIX;
-    if (job->write(job->user, source, channel, frames) != 0) {
-        job->status = mrxcl_fail(MRXCL_ERR_CALLBACK, "the write callback failed (%s %d)",
-                                 source == MRXCL_SOURCE_REMIX ? "remix" : "source", source);
-        return -1;
-    }
+    double t0 = now();
+    int rc = job->write(job->user, source, channel, frames);
+    job->stats.write_seconds += now() - t0;
+    if (rc != 0)
+        return job_failed(job, mrxcl_fail(MRXCL_ERR_CALLBACK, "the write callback failed (%s %d)",
+                                          source == MRXCL_SOURCE_REMIX ? "remix" : "source",
+                                          source));
     return 0;
 }
 
@@ -140,6 +262,73 @@ static void job_progress(void *user, size_t k, const chunk_plan *plan)
     stream_job *job = user;
     if (job->progress)
         job->progress(job->user, chunk_end(plan, k), plan->frames);
+}
+
+static size_t mib(size_t bytes)
+{
+    return (bytes + (1u << 20) - 1) >> 20;
+}
+
+/* The batch: p->batch if it fits, else as many pieces as fill the device's compute
+ * units (4 LSTM sequences per unit: each is one work-group, and a unit runs several
+ * at once), at most what fits the memory and at most the full pieces there are. */
+static int choose_batch(mrxcl_context *ctx, const mrxcl_stream_params *p, const chunk_plan *plan,
+                        int channels, int sample_rate, size_t cap, size_t *batch)
+{
+    const mrxcl_model_info *in = &ctx->info;
+    size_t per_rows = (size_t)channels * (1 + cap / (size_t)in->hop);
+    size_t per_samples = (size_t)channels * cap;
+    size_t budget = p->max_memory;
+    if (!budget) {
+        size_t global = ctx->cl.desc.global_memory;
+        size_t usable = global / 4 * 3;
+        budget = usable > ctx->weights_bytes ? usable - ctx->weights_bytes : 0;
+    }
+    size_t fit = 0, largest = 0, one = mrxcl_acts_bytes(in, per_rows, per_samples, &largest);
+    /* activations grow linearly in the batch: the largest K within the budget and the
+     * device's largest allocation */
+    fit = one ? budget / one : 0;
+    if (largest && ctx->cl.max_alloc && fit > ctx->cl.max_alloc / largest)
+        fit = ctx->cl.max_alloc / largest;
+    if (fit > (size_t)INT32_MAX / (size_t)channels)
+        fit = (size_t)INT32_MAX / (size_t)channels;
+    while (fit > 0 && (per_rows * fit > 0x7fffffff || per_samples * fit > 0x7fffffff))
+        fit--;
+    const size_t pieces = chunk_full_pieces(plan);
+    if (p->batch > 0) {
+        if ((size_t)p->batch > fit)
+            return mrxcl_fail(MRXCL_ERR_DEVICE_MEMORY, "a batch of %d pieces of %.1f s x %d "
+                              "channels needs %zu MiB of device memory for activations; %zu "
+                              "fit%s in %zu MiB ('%s')", p->batch, (double)plan->length /
+                              sample_rate, channels,
+                              mib(mrxcl_acts_bytes(in, per_rows * (size_t)p->batch,
+                                                   per_samples * (size_t)p->batch, NULL)),
+                              fit, fit == 1 ? "s" : "", mib(budget), ctx->cl.desc.name);
+        *batch = (size_t)p->batch;
+        return MRXCL_OK;
+    }
+    if (fit == 0)
+        return mrxcl_fail(MRXCL_ERR_DEVICE_MEMORY, "one piece of %zu frames x %d channels needs "
+                          "%zu MiB of device memory for activations, more than the %zu MiB "
+                          "there are on '%s'; use shorter pieces", plan->length, channels,
+                          mib(one), mib(budget), ctx->cl.desc.name);
+    cl_uint units = 1;
+    clGetDeviceInfo(ctx->cl.device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof units, &units, NULL);
+    size_t per_piece = (size_t)in->n_sources * 2 * (size_t)channels; /* LSTM sequences */
+    size_t want = (4 * (size_t)units + per_piece - 1) / per_piece;
+    size_t k = want < fit ? want : fit;
+    if (k > pieces)
+        k = pieces;
+    *batch = k ? k : 1;
+    return MRXCL_OK;
+}
+
+int mrxcl_stream_stats_get(const mrxcl_context *ctx, mrxcl_stream_stats *stats)
+{
+    if (!ctx || !stats || !ctx->have_stream_stats)
+        return MRXCL_ERR_INVALID_ARGUMENT;
+    *stats = ctx->stream_stats;
+    return MRXCL_OK;
 }
 
 int mrxcl_separate_stream(mrxcl_context *ctx, const mrxcl_stream_params *params, int channels,
@@ -151,7 +340,9 @@ int mrxcl_separate_stream(mrxcl_context *ctx, const mrxcl_stream_params *params,
     const mrxcl_stream_params *p = params ? params : &d;
     stream_job job;
     chunk_plan plan;
+    size_t batch = 1;
     int rc;
+    double t_start = now();
     if (!ctx)
         return MRXCL_ERR_INVALID_ARGUMENT;
     ctx->error[0] = '\0';
@@ -164,6 +355,11 @@ int mrxcl_separate_stream(mrxcl_context *ctx, const mrxcl_stream_params *params,
     if (!(isfinite(p->input_gain) && p->input_gain > 0.0f)) {
         rc = mrxcl_fail(MRXCL_ERR_INVALID_ARGUMENT, "input gain %g: it must be finite and above 0",
                         (double)p->input_gain);
+        goto out;
+    }
+    if (p->batch < 0) {
+        rc = mrxcl_fail(MRXCL_ERR_INVALID_ARGUMENT, "batch %d: it must be 0 (chosen from the "
+                        "device) or more", p->batch);
         goto out;
     }
     if ((rc = plan_from(p, frames, sample_rate, &plan)) != MRXCL_OK)
@@ -180,35 +376,63 @@ int mrxcl_separate_stream(mrxcl_context *ctx, const mrxcl_stream_params *params,
     }
     if ((rc = mrxcl_consistency_resolve(&ctx->info, p->consistency, &job.share)) != MRXCL_OK)
         goto out;
+    job.resample = sample_rate != ctx->info.sample_rate;
+    job.piece = plan.length;
+    job.cap = job.resample ? mrxcl_resampled_cap(plan.length, sample_rate, ctx->info.sample_rate)
+                           : plan.length;
+    if ((rc = choose_batch(ctx, p, &plan, channels, sample_rate, job.cap, &batch)) != MRXCL_OK)
+        goto out;
+    if (batch > chunk_full_pieces(&plan))
+        batch = chunk_full_pieces(&plan); /* a batch holds pieces of one length */
+    if (pthread_mutex_init(&job.lock, NULL) != 0) {
+        rc = mrxcl_fail(MRXCL_ERR_OUT_OF_MEMORY, "cannot make a lock for the stream");
+        goto out;
+    }
     job.ctx = ctx;
     job.channels = channels;
+    job.rows = (int)batch * channels;
     job.sample_rate = sample_rate;
     job.gain = p->input_gain;
     job.read = read;
     job.write = write;
     job.progress = progress;
     job.user = user_data;
-    chunk_io io = {job_read, job_separate, job_write, job_progress, &job,
-                   p->remix ? job.mix_gains : NULL};
-    if (job.gain != 1.0f && !(job.scaled = chunk_rows_new(channels, plan.length))) {
-        rc = mrxcl_fail(MRXCL_ERR_OUT_OF_MEMORY, "out of memory for pieces of %zu frames x %d "
-                        "channels", plan.length, channels);
-        goto out;
-    }
+    chunk_io io = {.read = job_read,
+                   .prepare = job_prepare,
+                   .separate = job_separate,
+                   .finish = job_finish,
+                   .write = job_write,
+                   .progress = job_progress,
+                   .user = &job,
+                   .mix_gains = p->remix ? job.mix_gains : NULL,
+                   .batch = batch,
+                   .pipeline = p->pipeline};
     int chunked = chunked_separate(&plan, channels, job.n_sources, &io);
-    chunk_rows_free(job.scaled, channels);
+    for (int i = 0; i < CHUNK_SLOTS; i++)
+        slot_free(&job, &job.slots[i]);
+    pthread_mutex_destroy(&job.lock);
+    job.stats.batch = (int)batch;
+    job.stats.pieces = plan.count;
+    job.stats.batches = chunk_batches(&plan, batch);
+    job.stats.wall_seconds = now() - t_start;
+    job.stats.device_bytes = ctx->weights_bytes + mrxcl_acts_bytes(&ctx->info, ctx->a.rows, ctx->a.L_B, NULL);
+    ctx->stream_stats = job.stats;
+    ctx->have_stream_stats = 1;
     switch (chunked) {
     case CHUNK_OK:
         rc = MRXCL_OK;
         break;
     case CHUNK_ERR_OUT_OF_MEMORY:
-        rc = mrxcl_fail(MRXCL_ERR_OUT_OF_MEMORY, "out of memory for pieces of %zu frames x %d "
-                        "channels x %d sources", plan.length, channels, job.n_sources);
+        rc = mrxcl_fail(MRXCL_ERR_OUT_OF_MEMORY, "out of memory for batches of %zu pieces of %zu "
+                        "frames x %d channels x %d sources", batch, plan.length, channels,
+                        job.n_sources);
         break;
     default:
         rc = job.status ? job.status : MRXCL_ERR_CALLBACK;
-        if (job.status && job.status != MRXCL_ERR_CALLBACK && job.status != MRXCL_ERR_NONFINITE)
-            return rc; /* mrxcl_separate's own message is on the context */
+        /* the message was logged on the thread that failed: record it here, quietly */
+        mrxcl_fail_quiet(1);
+        mrxcl_fail(rc, "%s", job.status ? job.message : "a callback failed");
+        mrxcl_fail_quiet(0);
         break;
     }
 out:

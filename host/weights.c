@@ -12,8 +12,10 @@ static int upload(mrxcl_context *ctx, cl_mem *m, const float *data, size_t n, co
     cl_int err;
     *m = clCreateBuffer(ctx->cl.context, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, n * sizeof(float),
                         (void *)data, &err);
-    if (*m)
+    if (*m) {
+        ctx->weights_bytes += n * sizeof(float);
         return MRXCL_OK;
+    }
     {
         char msg[160];
         snprintf(msg, sizeof msg, "uploading %s (%zu floats)", what, n);

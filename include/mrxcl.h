@@ -229,8 +229,9 @@ MRXCL_API int mrxcl_consistency_apply(mrxcl_context *ctx, mrxcl_consistency mode
  * mrxcl_separate_stream() reads the input in order through `read`, separates it in
  * pieces of piece_seconds that overlap by overlap_seconds, cross-fades neighbouring
  * pieces with weights sin^2(pi/2 (i + 0.5) / overlap) and 1 minus that (they sum to one),
- * and hands each stretch of every stem to `write` as soon as it is final. It holds one
- * piece of input, one of output and one overlap, whatever the length. piece_seconds 0
+ * and hands each stretch of every stem to `write` as soon as it is final. It holds a batch
+ * of pieces of input and of output per stage of its pipeline and one overlap, whatever
+ * the input's length. piece_seconds 0
  * (or a piece no shorter than the input) separates the input whole, as the authors do.
  *
  * Before the network the input is multiplied by input_gain, and the stems are divided by
@@ -256,7 +257,40 @@ typedef struct mrxcl_stream_params {
      * every gain 1 the input comes back unchanged, bit for bit. */
     int remix;                                 /* 0 */
     float source_gains[MRXCL_MAX_SOURCES];     /* linear, finite, >= 0 (0 mutes); all 1 */
+    /* Pieces per device batch: the network runs `batch` pieces x channels as one batch
+     * (the stems are the same, bit for bit, whatever the batch: the rows are independent).
+     * 0 (default): as many as keep every compute unit busy (a GPU: hundreds of LSTM
+     * sequences; a CPU: one piece), at most what fits max_memory. A batch that cannot
+     * fit is refused (MRXCL_ERR_DEVICE_MEMORY) with a message giving what would fit. */
+    int batch;
+    /* Device memory a batch's activations may take, bytes. 0 (default): 3/4 of the
+     * device's global memory less the weights, with no buffer over its largest
+     * allocation. */
+    size_t max_memory;
+    /* 1 (default): reading, the host's work before and after the device (input gain,
+     * resampling, mixture consistency), the device and writing run at once, on three
+     * threads, each on its own batch (up to three batches in flight): `read` is then
+     * called on one thread, `write` and `progress` on another, each in order and never
+     * twice at once. 0: every callback on the caller's thread, one batch after another. */
+    int pipeline;
 } mrxcl_stream_params;
+
+/* Where the last mrxcl_separate_stream() on a context spent its time (seconds summed per
+ * stage; in a pipeline the stages overlap, so their sum exceeds the wall time) and how it
+ * ran. */
+typedef struct mrxcl_stream_stats {
+    int batch;               /* pieces per batch */
+    size_t pieces, batches;
+    double read_seconds;     /* in the read callback */
+    double prepare_seconds;  /* input gain and resampling to the model's rate */
+    double device_seconds;   /* the network on the device: upload, kernels, read back */
+    double finish_seconds;   /* resampling back, consistency, checks */
+    double write_seconds;    /* cross-fades, remix and the write callback */
+    double wall_seconds;     /* the whole call */
+    size_t device_bytes;     /* the context's device memory: weights and activations */
+} mrxcl_stream_stats;
+/* The stats of the last stream on ctx; MRXCL_ERR_INVALID_ARGUMENT when there was none. */
+MRXCL_API int mrxcl_stream_stats_get(const mrxcl_context *ctx, mrxcl_stream_stats *stats);
 
 /* The `source` that mrxcl_stream_params.remix's single output is written as. */
 #define MRXCL_SOURCE_REMIX (-1)
@@ -280,7 +314,9 @@ MRXCL_API int mrxcl_stream_plan_get(const mrxcl_stream_params *params, size_t fr
  * read: the next `frames` frames of the input, channel c into channel[c].
  * write: the next `frames` final frames of source s (MRXCL_SOURCE_REMIX for a remix),
  *        channel c in channel[c].
- * progress (may be NULL): after each piece, the frames separated so far and in all. */
+ * progress (may be NULL): after each piece, the frames separated so far and in all.
+ * With mrxcl_stream_params.pipeline (the default), read runs on one thread and write and
+ * progress on another, at the same time. */
 typedef int (*mrxcl_read_callback)(void *user_data, float *const *channel, size_t frames);
 typedef int (*mrxcl_write_callback)(void *user_data, int source, const float *const *channel,
                                     size_t frames);

@@ -7,6 +7,8 @@
  *  - a separator whose output is its piece's number shows the cross-fade itself, checked
  *    against the formula of chunked.h evaluated in double;
  *  - the input is read once, in order, and every source written in order, exactly once;
+ *  - pieces in batches (several pieces' rows in one separate call) and through the
+ *    three-thread pipeline give the same output, with the planned number of calls;
  *  - a failing callback stops the driver, which reports it and calls nothing more.
  * Random plans and signals; the seed is printed (SEED=N reruns one). */
 #include "chunked.h"
@@ -43,7 +45,10 @@ typedef struct job {
     float *y[N_SRC][MAX_CH];     /* what was written */
     size_t written[N_SRC];
     int fail_write_at;           /* fail the write call with this index (-1 never) */
+    size_t separate_calls;
     int write_calls, calls_after_failure, failed;
+    int writes_after_failure; /* the writer's own count: with a pipeline, other stages'
+                               * callbacks run on other threads */
 } job;
 
 static const float gains[N_SRC] = {0.25f, -1.5f, 3.0f};
@@ -61,27 +66,35 @@ static int job_read(void *user, float *const *channel, size_t frames)
     return 0;
 }
 
-static int job_separate(void *user, const float *const *in, int channels, size_t frames,
+/* rows = pieces x channels: row r is channel r % channels of piece pieces + r / channels */
+static int job_separate(void *user, int slot, const float *const *in, int rows, size_t frames,
                         float *const *out)
 {
     job *j = user;
     if (j->failed)
         j->calls_after_failure++;
+    if (slot < 0 || slot >= CHUNK_SLOTS || rows % j->channels)
+        return -1;
     for (int s = 0; s < N_SRC; s++)
-        for (int c = 0; c < channels; c++)
+        for (int r = 0; r < rows; r++) {
+            size_t piece = j->pieces + (size_t)(r / j->channels);
             for (size_t i = 0; i < frames; i++)
-                out[s * channels + c][i] = j->piece_number_separator
-                                               ? (float)(j->pieces + 1) * (float)(s + 1)
-                                               : gains[s] * in[c][i] + 0.125f * (float)c;
-    j->pieces++;
+                out[s * rows + r][i] = j->piece_number_separator
+                                           ? (float)(piece + 1) * (float)(s + 1)
+                                           : gains[s] * in[r][i] + 0.125f * (float)(r % j->channels);
+        }
+    j->pieces += (size_t)(rows / j->channels);
+    j->separate_calls++;
     return 0;
 }
 
 static int job_write(void *user, int source, const float *const *channel, size_t frames)
 {
     job *j = user;
-    if (j->failed)
+    if (j->failed) {
         j->calls_after_failure++;
+        j->writes_after_failure++;
+    }
     if (j->write_calls++ == j->fail_write_at) {
         j->failed = 1;
         return 1;
@@ -132,7 +145,7 @@ static void check_plan(size_t frames, size_t length, size_t overlap)
 }
 
 static void check_driver(tu_rng *rng, size_t frames, size_t length, size_t overlap, int channels,
-                         int piece_numbers)
+                         int piece_numbers, size_t batch, int pipeline)
 {
     chunk_plan p;
     if (chunk_plan_init(&p, frames, length, overlap) != 0)
@@ -152,9 +165,14 @@ static void check_driver(tu_rng *rng, size_t frames, size_t length, size_t overl
         for (int s = 0; s < N_SRC; s++)
             j.y[s][c] = calloc(frames, sizeof(float));
     }
-    chunk_io io = {job_read, job_separate, job_write, NULL, &j, NULL};
+    chunk_io io = {.read = job_read, .separate = job_separate, .write = job_write, .user = &j,
+                   .batch = batch, .pipeline = pipeline};
     int rc = chunked_separate(&p, channels, N_SRC, &io);
-    CHECK(rc == CHUNK_OK, "driver(%zu, %zu, %zu): returned %d", frames, length, overlap, rc);
+    CHECK(rc == CHUNK_OK, "driver(%zu, %zu, %zu, batch %zu, pipeline %d): returned %d", frames,
+          length, overlap, batch, pipeline, rc);
+    CHECK(j.separate_calls == chunk_batches(&p, batch), "driver(%zu, %zu, %zu, batch %zu): %zu "
+          "separate calls, %zu batches planned", frames, length, overlap, batch, j.separate_calls,
+          chunk_batches(&p, batch));
     CHECK(j.read_pos == frames, "driver(%zu, %zu, %zu): read %zu frames", frames, length, overlap,
           j.read_pos);
     CHECK(j.pieces == p.count, "driver(%zu, %zu, %zu): %zu separations for %zu pieces", frames,
@@ -186,8 +204,9 @@ static void check_driver(tu_rng *rng, size_t frames, size_t length, size_t overl
                     worst = e;
             }
     }
-    CHECK(worst < 1e-6, "driver(%zu, %zu, %zu, %d ch, %s): relative error %.3g, tolerance 1e-6",
-          frames, length, overlap, channels, piece_numbers ? "piece numbers" : "sample-wise", worst);
+    CHECK(worst < 1e-6, "driver(%zu, %zu, %zu, %d ch, %s, batch %zu, pipeline %d): relative "
+          "error %.3g, tolerance 1e-6", frames, length, overlap, channels,
+          piece_numbers ? "piece numbers" : "sample-wise", batch, pipeline, worst);
     for (int c = 0; c < channels; c++) {
         free(x[c]);
         for (int s = 0; s < N_SRC; s++)
@@ -195,7 +214,7 @@ static void check_driver(tu_rng *rng, size_t frames, size_t length, size_t overl
     }
 }
 
-static void check_failure(int fail_at)
+static void check_failure(int fail_at, size_t batch, int pipeline)
 {
     chunk_plan p;
     chunk_plan_init(&p, 1000, 300, 50);
@@ -208,11 +227,16 @@ static void check_failure(int fail_at)
     j.fail_write_at = fail_at;
     for (int s = 0; s < N_SRC; s++)
         j.y[s][0] = calloc(1000, sizeof(float));
-    chunk_io io = {job_read, job_separate, job_write, NULL, &j, NULL};
+    chunk_io io = {.read = job_read, .separate = job_separate, .write = job_write, .user = &j,
+                   .batch = batch, .pipeline = pipeline};
     int rc = chunked_separate(&p, 1, N_SRC, &io);
-    CHECK(rc == CHUNK_ERR_CALLBACK, "failing write %d: returned %d", fail_at, rc);
-    CHECK(j.calls_after_failure == 0, "failing write %d: %d calls after it", fail_at,
-          j.calls_after_failure);
+    CHECK(rc == CHUNK_ERR_CALLBACK, "failing write %d (batch %zu, pipeline %d): returned %d",
+          fail_at, batch, pipeline, rc);
+    /* with a pipeline, a read or separate call that began on another thread before the
+     * failure was seen may end after it: only the writer's own calls count there */
+    int after = pipeline ? j.writes_after_failure : j.calls_after_failure;
+    CHECK(after == 0, "failing write %d (batch %zu, pipeline %d): %d calls after it", fail_at,
+          batch, pipeline, after);
     for (int s = 0; s < N_SRC; s++)
         free(j.y[s][0]);
 }
@@ -229,7 +253,10 @@ int main(void)
     for (size_t t = 0; t < sizeof fixed / sizeof fixed[0]; t++) {
         check_plan(fixed[t][0], fixed[t][1], fixed[t][2]);
         for (int pn = 0; pn < 2; pn++)
-            check_driver(&rng, fixed[t][0], fixed[t][1], fixed[t][2], 1 + (int)(t % MAX_CH), pn);
+            for (size_t batch = 1; batch <= 4; batch += 3)
+                for (int pipeline = 0; pipeline < 2; pipeline++)
+                    check_driver(&rng, fixed[t][0], fixed[t][1], fixed[t][2],
+                                 1 + (int)(t % MAX_CH), pn, batch, pipeline);
     }
     for (int t = 0; t < 300; t++) {
         size_t frames = 1 + tu_next(&rng) % 5000;
@@ -237,10 +264,12 @@ int main(void)
         size_t overlap = length ? tu_next(&rng) % (length / 2 + 2) : 0; /* sometimes too long */
         check_plan(frames, length, overlap);
         check_driver(&rng, frames, length, overlap, 1 + (int)(tu_next(&rng) % MAX_CH),
-                     (int)(tu_next(&rng) & 1));
+                     (int)(tu_next(&rng) & 1), 1 + tu_next(&rng) % 6, (int)(tu_next(&rng) & 1));
     }
     for (int at = 0; at < 8; at++)
-        check_failure(at);
+        for (size_t batch = 1; batch <= 3; batch++)
+            for (int pipeline = 0; pipeline < 2; pipeline++)
+                check_failure(at, batch, pipeline);
     printf("%s (seed %llu)\n", g_failed ? "FAILED" : "ok", g_seed);
     return g_failed ? 1 : 0;
 }

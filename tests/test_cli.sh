@@ -270,8 +270,48 @@ expect_failure "--chunk absurdly long" 2 "--chunk 1e+08 is absurd|at most 1e+07 
     "$BIN" separate "$CLIP" -o @OUT@ -m "$MODEL" --chunk 1e8
 expect_failure "--chunk too short" 2 "--chunk 0.0001 is shorter than the network can use|0.1 s" \
     "$BIN" separate "$CLIP" -o @OUT@ -m "$MODEL" --chunk 0.0001 --overlap 0
+expect_failure "--batch 0" 2 "--batch|1 to 4096" "$BIN" separate "$CLIP" -o @OUT@ -m "$MODEL" --batch 0
+expect_failure "--max-memory under 1M" 2 "--max-memory|1M" \
+    "$BIN" separate "$CLIP" -o @OUT@ -m "$MODEL" --max-memory 10K
+expect_failure "--batch that cannot fit --max-memory" 1 "batch of 64 pieces|MiB|fit" \
+    "$BIN" separate "$CLIP" -o @OUT@ -m "$MODEL" --chunk 0.2 --overlap 0.05 --batch 64 --max-memory 1M
+expect_failure "batch --stats" 2 "--stats FILE is for one input" \
+    "$BIN" batch "$CLIP" -o @OUT@ -m "$MODEL" --stats "$WORK/batch-stats.json"
 expect_failure "ogg above Vorbis's rates" 1 "200000 Hz|384000 Hz|Vorbis" \
     "$BIN" separate "$WORK/rate384k.wav" -o @OUT@ -m "$MODEL" --format ogg
+
+# The same input, model and options give the same files, byte for byte, whatever the
+# batch and the pipeline's timing (float WAVs carry no PEAK chunk with a time in it);
+# --stats writes the run's figures as JSON
+identical_files_case() {
+    local name="identical files: runs and batch sizes" why="" k s
+    need_device "$name" || return
+    for k in 1 1 3; do
+        run "$BIN" separate "$CLIP" -o "$WORK/ident-$k-$RANDOM" -m "$MODEL" --chunk 0.3 \
+            --overlap 0.05 --batch $k --stats "$WORK/ident-$k.json" -q
+        [ "$RC" -eq 0 ] || why="$why batch $k: exit $RC $(head -c 200 "$WORK/stderr");"
+    done
+    set -- "$WORK"/ident-[13]-*
+    [ $# -eq 3 ] || why="$why $# output directories, not 3;"
+    for s in music speech sfx; do
+        for d in "$2" "$3"; do
+            cmp -s "$1/$s.wav" "$d/$s.wav" || why="$why $(basename "$1")/$s.wav and $(basename "$d")/$s.wav differ;"
+        done
+    done
+    why="$why$("$PY" - "$WORK/ident-3.json" <<'PYEOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+bad = [k for k in ("audio_seconds", "pieces", "batch", "batches", "seconds", "x_real_time",
+                   "device_busy", "device_bytes", "peak_rss_bytes") if k not in r]
+if not bad and not (r["batch"] == 3 and r["pieces"] >= 4 and 0 < r["device_busy"] <= 1.01
+                    and r["seconds"]["device"] > 0 and r["peak_rss_bytes"] > 0):
+    bad = ["values %r" % {k: r[k] for k in ("batch", "pieces", "device_busy")}]
+print("".join(" --stats: %s;" % b for b in bad), end="")
+PYEOF
+)"
+    if [ -z "$why" ]; then ok "$name"; else not_ok "$name" "${why%;}"; fi
+}
+identical_files_case
 
 # A header that claims 68 G frames (FLAC's 36-bit count) in a small file must size no
 # allocation: refused as truncated, with address space for nothing of the kind (the
@@ -327,7 +367,7 @@ pipe_case() {
     exec 8<>"$WORK/in.fifo" 9<>"$WORK/model.fifo"
     exec 8<&- 9<&-
     wait
-    for s in music speech sfx; do # the samples: a float WAV's PEAK chunk holds a time
+    for s in music speech sfx; do # the samples
         same_data "$WORK/pipes/file/$s.wav" "$WORK/pipes/pipe/$s.wav" || why="$why pipe: $s.wav differs;"
         same_data "$WORK/pipes/file/$s.wav" "$WORK/pipes/fifo/$s.wav" || why="$why FIFO: $s.wav differs;"
     done
@@ -425,7 +465,7 @@ if need_device "separate: the model's consistency by default"; then
         run "$BIN" separate "$CLIP" -o "$WORK/cons-$mode" -m "$WORK/all.safetensors" -q "${args[@]}"
         [ "$RC" -eq 0 ] || why="$why $mode: exit $RC;"
     done
-    # the samples, not the files: a float WAV's PEAK chunk carries the time it was written
+    # the samples
     why="$why$("$PY" - "$ROOT/tools" "$WORK" 2>&1 <<'EOF'
 import sys
 import numpy as np
@@ -762,7 +802,7 @@ EOF
         run "$BIN" separate "$WORK/mono16k.wav" -o "$WORK/hist" -m "$WORK/model-hist.safetensors" \
             --device "${DEVICE_NAME:-0}"
         [ "$RC" -eq 0 ] || why="exit $RC: $(head -c 300 "$WORK/stderr");"
-        for s in music speech sfx; do  # the samples (the PEAK chunk holds a time stamp)
+        for s in music speech sfx; do  # the samples
             [ "$RC" -eq 0 ] && ! "$PY" -c 'import sys; sys.path.insert(0, sys.argv[1])
 from audio_io import read_wav
 import numpy as np

@@ -12,9 +12,14 @@
  *   pieces, with an input gain, a muted source, PASS and ALL; every gain at 1 gives the
  *   input back bit for bit; ALL with one gain g for all gives g times the input;
  *   negative or non-finite gains are refused;
+ * - batches of pieces, through the pipeline or not, at the model's rate and resampled,
+ *   separating and remixing, give the stems of one piece at a time without the pipeline
+ *   bit for bit, and mrxcl_stream_stats_get reports the batch and the stages; a batch
+ *   that cannot fit max_memory is refused before anything is read, saying what fits;
  * - every frame is read once and written once per source, in order; progress reaches
  *   the end once per piece; a failing read or write callback stops it with
- *   MRXCL_ERR_CALLBACK and no callback is called after; bad parameters are refused.
+ *   MRXCL_ERR_CALLBACK and no callback is called after (with the pipeline: none of the
+ *   failing kind); bad parameters are refused.
  * SEED=N replays a run. */
 #include <math.h>
 #include <stdio.h>
@@ -35,6 +40,8 @@ typedef struct io {
     float *out[S * C];
     size_t frames, read_pos, write_pos[S];
     int read_calls, fail_read_at, fail_write_at, write_calls, calls_after_failure, failed;
+    /* each callback's own: with the pipeline, read and write run on different threads */
+    int read_failed, write_failed, reads_after, writes_after;
     size_t progress_calls, last_done;
     int progress_bad;
     int remix; /* expect MRXCL_SOURCE_REMIX only, kept where source 0 goes */
@@ -44,8 +51,9 @@ static int on_read(void *u, float *const *ch, size_t n)
 {
     io *t = u;
     t->calls_after_failure += t->failed;
+    t->reads_after += t->read_failed;
     if (++t->read_calls == t->fail_read_at) {
-        t->failed = 1;
+        t->failed = t->read_failed = 1;
         return -1;
     }
     if (t->read_pos + n > t->frames)
@@ -60,8 +68,9 @@ static int on_write(void *u, int s, const float *const *ch, size_t n)
 {
     io *t = u;
     t->calls_after_failure += t->failed;
+    t->writes_after += t->write_failed;
     if (++t->write_calls == t->fail_write_at) {
-        t->failed = 1;
+        t->failed = t->write_failed = 1;
         return -1;
     }
     if (t->remix && s != MRXCL_SOURCE_REMIX)
@@ -306,6 +315,99 @@ static int check_remix(mrxcl_context *ctx, tu_rng *rng, const float *x, float *y
     return fails;
 }
 
+/* Batches and the pipeline against one piece at a time without it, bit for bit. */
+static int check_batches(mrxcl_context *ctx, tu_rng *rng, const float *x, float *y, float *base,
+                         size_t L, int model_rate)
+{
+    int fails = 0;
+    const int rates[2] = {model_rate, 22050};
+    for (int ri = 0; ri < 2; ri++)
+        for (int remix = 0; remix < 2; remix++) {
+            const int rate = rates[ri];
+            mrxcl_stream_params p = mrxcl_stream_default_params();
+            size_t P = L / 5 + (size_t)(tu_next(rng) % (L / 8));
+            p.piece_seconds = (double)P / rate;
+            p.overlap_seconds = (double)(1 + tu_next(rng) % (P / 2)) / rate;
+            p.input_gain = (float)pow(10.0, tu_uniform(rng, -1.0, 1.0));
+            p.consistency = MRXCL_CONSISTENCY_ALL;
+            p.remix = remix;
+            p.source_gains[0] = 0.5f, p.source_gains[2] = 2.0f;
+            const size_t n = (remix ? 1 : (size_t)S) * C * L;
+            mrxcl_stream_plan plan;
+            mrxcl_stream_plan_get(&p, L, rate, &plan);
+            /* the baseline: one piece at a time on the caller's thread */
+            p.batch = 1;
+            p.pipeline = 0;
+            io t;
+            io_reset(&t, x, y, L);
+            t.remix = remix;
+            int rb = mrxcl_separate_stream(ctx, &p, C, L, rate, on_read, on_write, on_progress, &t);
+            memcpy(base, y, n * sizeof(float));
+            const int batches[4] = {1, 2, 3, 0};
+            for (int bi = 0; bi < 4; bi++)
+                for (int pipeline = 0; pipeline < 2; pipeline++) {
+                    if (bi == 0 && !pipeline)
+                        continue;
+                    p.batch = batches[bi];
+                    p.pipeline = pipeline;
+                    io_reset(&t, x, y, L);
+                    t.remix = remix;
+                    int rs = mrxcl_separate_stream(ctx, &p, C, L, rate, on_read, on_write,
+                                                   on_progress, &t);
+                    mrxcl_stream_stats st;
+                    memset(&st, 0, sizeof st);
+                    int rt = mrxcl_stream_stats_get(ctx, &st);
+                    /* a batch holds at most the full pieces there are */
+                    size_t full = plan.pieces - (L - (plan.pieces - 1) * (plan.piece_frames -
+                                  plan.overlap_frames) < plan.piece_frames);
+                    size_t want_batch = p.batch ? (size_t)p.batch : (size_t)st.batch;
+                    if (want_batch > full)
+                        want_batch = full;
+                    size_t want_batches = (full + want_batch - 1) / want_batch + (full < plan.pieces);
+                    if (rb || rs || rt || memcmp(y, base, n * sizeof(float)) != 0 ||
+                        t.progress_calls != plan.pieces || t.progress_bad || st.pieces != plan.pieces ||
+                        st.batch < 1 || st.batches != want_batches || !(st.device_seconds > 0) ||
+                        st.device_bytes == 0 || (size_t)st.batch != want_batch) {
+                        printf("FAIL: batch %d, pipeline %d, %d Hz, remix %d, %zu pieces: status "
+                               "%d/%d/%d (%s), %s, %zu progress calls, stats: batch %d, %zu "
+                               "batches (want %zu), device %.3g s, %zu bytes\n", p.batch,
+                               pipeline, rate, remix, plan.pieces, rb, rs, rt,
+                               rb || rs ? mrxcl_last_error(ctx) : "",
+                               memcmp(y, base, n * sizeof(float)) ? "stems differ from batch 1"
+                                                                  : "same stems",
+                               t.progress_calls, st.batch, st.batches, want_batches,
+                               st.device_seconds, st.device_bytes);
+                        fails++;
+                    }
+                }
+        }
+    /* a batch that cannot fit: refused before reading, saying what fits */
+    {
+        mrxcl_stream_params p = mrxcl_stream_default_params();
+        p.piece_seconds = (double)(L / 4) / model_rate;
+        p.overlap_seconds = 0;
+        p.batch = 4;
+        p.max_memory = 1 << 16;
+        io t;
+        io_reset(&t, x, y, L);
+        int rs = mrxcl_separate_stream(ctx, &p, C, L, model_rate, on_read, on_write, NULL, &t);
+        const char *msg = mrxcl_last_error(ctx);
+        if (rs != MRXCL_ERR_DEVICE_MEMORY || t.read_calls || !strstr(msg, "fit")) {
+            printf("FAIL: a batch over max_memory: status %d (%s), %d reads\n", rs, msg,
+                   t.read_calls);
+            fails++;
+        }
+        p.batch = -1;
+        p.max_memory = 0;
+        if (mrxcl_separate_stream(ctx, &p, C, L, model_rate, on_read, on_write, NULL, &t) !=
+            MRXCL_ERR_INVALID_ARGUMENT) {
+            printf("FAIL: batch -1 accepted\n");
+            fails++;
+        }
+    }
+    return fails;
+}
+
 int main(void)
 {
     uint64_t seed = tu_seed();
@@ -430,22 +532,27 @@ int main(void)
 
     fails += check_remix(ctx, &rng, x, y, L, rate);
 
-    /* a failing callback stops everything */
-    for (int which = 0; which < 2; which++) {
+    fails += check_batches(ctx, &rng, x, y, whole, L, rate);
+
+    /* a failing callback stops everything: without the pipeline nothing is called after
+     * it; with it, a callback already running on another thread may end, but none of the
+     * failing kind is called again */
+    for (int which = 0; which < 4; which++) {
         mrxcl_stream_params p = mrxcl_stream_default_params();
         p.piece_seconds = (double)(L / 4) / rate;
         p.overlap_seconds = (double)(L / 16) / rate;
+        p.pipeline = which >= 2;
         io_reset(&t, x, y, L);
-        if (which == 0)
+        if (which % 2 == 0)
             t.fail_read_at = 2;
         else
             t.fail_write_at = 4;
         int rs = mrxcl_separate_stream(ctx, &p, C, L, rate, on_read, on_write, on_progress, &t);
         const char *msg = mrxcl_last_error(ctx);
-        if (rs != MRXCL_ERR_CALLBACK || t.calls_after_failure ||
-            !strstr(msg, which ? "write callback" : "read callback")) {
-            printf("FAIL: a failing %s callback: status %d (%s), %d calls after it\n",
-                   which ? "write" : "read", rs, msg, t.calls_after_failure);
+        int after = p.pipeline ? t.reads_after + t.writes_after : t.calls_after_failure;
+        if (rs != MRXCL_ERR_CALLBACK || after || !strstr(msg, which % 2 ? "write callback" : "read callback")) {
+            printf("FAIL: a failing %s callback (pipeline %d): status %d (%s), %d calls after it\n",
+                   which % 2 ? "write" : "read", p.pipeline, rs, msg, after);
             fails++;
         }
     }

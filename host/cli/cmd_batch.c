@@ -522,56 +522,6 @@ static int make_dirs(const char *path)
     return 0;
 }
 
-static void fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-}
-
-/* Writes DIR/NAME atomically: DIR/.NAME.partial-PID-XXXXXX, fsync, rename, fsync of DIR;
- * signals wait until it is done, so that none leaves the temporary file. 0 or -1 after
- * printing why. */
-static int write_atomic(const char *dir, const char *name, const char *text)
-{
-    sigset_t all, old;
-    sigfillset(&all);
-    sigprocmask(SIG_BLOCK, &all, &old);
-    char tmp[4096], path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    snprintf(tmp, sizeof tmp, "%s/.%s.partial-%ld-XXXXXX", dir, name, (long)getpid());
-    int rc = -1, fd = mkstemp(tmp);
-    if (fd >= 0) {
-        size_t len = strlen(text), done = 0;
-        while (done < len) {
-            ssize_t w = write(fd, text + done, len - done);
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w <= 0)
-                break;
-            done += (size_t)w;
-        }
-        int e = done == len && fsync(fd) == 0 ? 0 : errno ? errno : EIO;
-        if (close(fd) != 0 && !e)
-            e = errno;
-        if (!e && rename(tmp, path) == 0) {
-            fsync_dir(dir);
-            rc = 0;
-        } else {
-            if (!e)
-                e = errno;
-            unlink(tmp);
-            errno = e;
-        }
-    }
-    if (rc != 0)
-        print_error("cannot write '%s': %s", path, strerror(errno));
-    sigprocmask(SIG_SETMASK, &old, NULL);
-    return rc;
-}
-
 /* Temporary records of runs killed (SIGKILL) while writing one, long ago. */
 static void remove_stale_temps(const char *dir)
 {
@@ -880,6 +830,9 @@ int cmd_batch(int argc, char **argv)
                          "directories, or - (a manifest on standard input)");
     if (rc == 0 && (!opt.output || !opt.output[0] || strcmp(opt.output, "-") == 0))
         rc = usage_error("batch", "batch needs an output directory: -o ROOT");
+    if (rc == 0 && opt.stats)
+        rc = usage_error("batch", "--stats FILE is for one input (separate, remix); batch's "
+                         "--progress json reports every input");
     if (rc == 0 && !opt.remix && (opt.preset >= 0 || opt.n_gains > 0))
         rc = usage_error("batch", "%s%s is for --remix",
                          opt.preset >= 0 ? "--preset" : "--", opt.preset >= 0 ? "" : opt.gain_name[0]);

@@ -3,11 +3,15 @@
 
 #include "common.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* The last message printed as an error, for `batch`'s "failed" events. */
 static char g_last_error[4096];
@@ -168,4 +172,51 @@ mrxcl_context_params context_params(const char *device)
     if (kernel_dir && kernel_dir[0])
         params.kernel_dir = kernel_dir;
     return params;
+}
+
+void fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+int write_atomic(const char *dir, const char *name, const char *text)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, &old);
+    char tmp[4096], path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    snprintf(tmp, sizeof tmp, "%s/.%s.partial-%ld-XXXXXX", dir, name, (long)getpid());
+    int rc = -1, fd = mkstemp(tmp);
+    if (fd >= 0) {
+        size_t len = strlen(text), done = 0;
+        while (done < len) {
+            ssize_t w = write(fd, text + done, len - done);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0)
+                break;
+            done += (size_t)w;
+        }
+        int e = done == len && fsync(fd) == 0 ? 0 : errno ? errno : EIO;
+        if (close(fd) != 0 && !e)
+            e = errno;
+        if (!e && rename(tmp, path) == 0) {
+            fsync_dir(dir);
+            rc = 0;
+        } else {
+            if (!e)
+                e = errno;
+            unlink(tmp);
+            errno = e;
+        }
+    }
+    if (rc != 0)
+        print_error("cannot write '%s': %s", path, strerror(errno));
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    return rc;
 }

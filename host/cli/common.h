@@ -33,6 +33,13 @@ void clear_last_error(void);
 /* vsnprintf into err (err_size bytes, always terminated); does nothing if err is NULL. */
 void format_message(char *err, size_t err_size, const char *fmt, ...) CLI_PRINTF(3, 4);
 
+/* Writes DIR/NAME atomically: DIR/.NAME.partial-PID-XXXXXX, fsync, rename, fsync of DIR;
+ * signals wait until it is done, so that none leaves the temporary file. 0 or -1 after
+ * printing why. */
+int write_atomic(const char *dir, const char *name, const char *text);
+/* fsync of a directory (after a rename in it), best effort. */
+void fsync_dir(const char *dir);
+
 /* Loads the model named by `path`, else $MRXCL_MODEL, else the default model; *name
  * says which, for messages. Prints the error and sets *exit_code on failure. */
 mrxcl_model *load_model(const char *command, const char *path, const char **name,

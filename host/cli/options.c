@@ -14,7 +14,9 @@ typedef enum arg_kind {
     ARG_STRING,  /* const char *: the argument */
     ARG_CHOICE,  /* int: index of the argument in `choices` */
     ARG_SECONDS, /* double: a finite number >= 0 */
-    ARG_NUMBER   /* double: a finite number */
+    ARG_NUMBER,  /* double: a finite number */
+    ARG_COUNT,   /* int: a whole number from 1 to MAX_BATCH */
+    ARG_BYTES    /* double: bytes, a number with an optional K, M, G or T (powers of 1024) */
 } arg_kind;
 
 typedef struct option_spec {
@@ -95,6 +97,14 @@ static double default_overlap_seconds(void)
     {"overlap", 0, ARG_SECONDS, SEP(overlap), NULL, "S",                                         \
      "seconds by which pieces overlap (default %g; at most half of --chunk)",                    \
      default_overlap_seconds},                                                                   \
+    {"batch", 0, ARG_COUNT, SEP(batch), NULL, "K",                                               \
+     "pieces per device batch (default: enough to keep the device busy, within its memory)",     \
+     NULL},                                                                                      \
+    {"max-memory", 0, ARG_BYTES, SEP(max_memory), NULL, "BYTES",                                 \
+     "device memory a batch may take, e.g. 8G (default: 3/4 of the device's)", NULL},            \
+    {"stats", 0, ARG_STRING, SEP(stats), NULL, "FILE",                                           \
+     "write the run's figures as JSON to FILE: stage times, batch, device busy fraction, "      \
+     "memory", NULL},                                                                            \
     {"progress", 0, ARG_CHOICE, SEP(progress), progress_choices, "bar|json|none",                \
      "progress on stderr (default: a bar on a terminal; json: one JSON object a line, even "     \
      "with -q)", NULL},                                                                          \
@@ -197,6 +207,36 @@ static int set_option(const char *command, const option_spec *spec, void *opts,
         if (end == value || *end != '\0' || errno != 0 || !isfinite(v))
             return usage_error(command, "invalid value '%s' for --%s (expected a number)",
                                value, spec->long_name);
+        *(double *)target = v;
+        return 0;
+    }
+    case ARG_COUNT: {
+        char *end = NULL;
+        errno = 0;
+        long v = strtol(value, &end, 10);
+        if (end == value || *end != '\0' || errno != 0 || v < 1 || v > MAX_BATCH)
+            return usage_error(command, "invalid value '%s' for --%s (expected a whole number "
+                               "from 1 to %d)", value, spec->long_name, MAX_BATCH);
+        *(int *)target = (int)v;
+        return 0;
+    }
+    case ARG_BYTES: {
+        char *end = NULL;
+        errno = 0;
+        double v = strtod(value, &end);
+        const char *units = "KMGT", *u = *end ? strchr(units, *end) : NULL;
+        if (u) {
+            v = ldexp(v, 10 * (int)(u - units + 1));
+            end++;
+            if (*end == 'i')
+                end++;
+            if (*end == 'B')
+                end++;
+        }
+        if (end == value || *end != '\0' || errno != 0 || !isfinite(v) || v < (1 << 20) ||
+            v > 0x1p60)
+            return usage_error(command, "invalid value '%s' for --%s (expected bytes from 1M to "
+                               "1E, as 512M or 8G)", value, spec->long_name);
         *(double *)target = v;
         return 0;
     }
@@ -359,6 +399,7 @@ int parse_separate_options(const char *command, int argc, char **argv, separate_
     opt->progress = opt->preset = -1;
     opt->chunk = opt->overlap = -1.0;
     opt->input_lufs = NAN;
+    opt->max_memory = -1.0;
     int remix = strcmp(command, "remix") == 0;
     parse_state ps = {command, remix ? remix_specs : separate_specs,
                       remix ? COUNT(remix_specs) : COUNT(separate_specs), opt, argc, argv, 0,
@@ -374,6 +415,7 @@ int parse_batch_options(int argc, char **argv, separate_options *opt, const char
     opt->progress = opt->preset = -1;
     opt->chunk = opt->overlap = -1.0;
     opt->input_lufs = NAN;
+    opt->max_memory = -1.0;
     parse_state ps = {"batch", batch_specs, COUNT(batch_specs), opt, argc, argv, 0, opt};
     return parse_options(&ps, positional, max_positional, n_positional);
 }

@@ -9,6 +9,8 @@
 #include <stdio.h>
 
 #define MAX_GAIN_OPTIONS 16
+/* --batch's bound: 4096 pieces of 30 s is 34 hours of audio in one batch */
+#define MAX_BATCH 4096
 
 /* separate's and remix's options as given; -1 (or NULL, or NAN) where not given. */
 typedef struct separate_options {
@@ -22,6 +24,9 @@ typedef struct separate_options {
     double chunk;    /* seconds */
     double overlap;  /* seconds */
     double input_lufs; /* NAN: measured */
+    int batch;         /* pieces per device batch; 0: the library's choice */
+    double max_memory; /* bytes; -1: the library's default */
+    const char *stats; /* a JSON file for the run's figures */
     int progress;    /* index in bar|json|none (= progress_mode - 1); -1 auto */
     int quiet;
     int verbose;

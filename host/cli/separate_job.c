@@ -55,7 +55,7 @@ static int read_interleaved(separate_job *job, size_t pos, float *buf, size_t n)
     return audio_reader_read_interleaved(job->reader, buf, n, &got, job->err, sizeof job->err);
 }
 
-int separate_job_first_pass(separate_job *job, int measure, double *lufs)
+static int first_pass(separate_job *job, int measure, double *lufs)
 {
     enum { BLOCK_SAMPLES = 1 << 20 };
     size_t block = BLOCK_SAMPLES / (size_t)job->channels;
@@ -101,6 +101,14 @@ int separate_job_first_pass(separate_job *job, int measure, double *lufs)
 done:
     loudness_meter_free(m);
     free(buf);
+    return rc;
+}
+
+int separate_job_first_pass(separate_job *job, int measure, double *lufs)
+{
+    double t0 = now_seconds();
+    int rc = first_pass(job, measure, lufs);
+    job->first_pass_seconds = now_seconds() - t0;
     return rc;
 }
 
@@ -157,7 +165,6 @@ void separate_job_close(separate_job *job)
 int separate_job_read(void *user, float *const *channel, size_t frames)
 {
     separate_job *job = user;
-    double t0 = now_seconds();
     if (held_whole(job)) {
         for (int c = 0; c < job->channels; c++)
             memcpy(channel[c], job->whole.data[c] + job->read_pos, frames * sizeof(float));
@@ -168,18 +175,15 @@ int separate_job_read(void *user, float *const *channel, size_t frames)
             return -1;
         job->read_pos += got; /* all of them: a short read is an error (audio_reader.h) */
     }
-    job->io_seconds += now_seconds() - t0;
     return 0;
 }
 
 int separate_job_write(void *user, int source, const float *const *channel, size_t frames)
 {
     separate_job *job = user;
-    double t0 = now_seconds();
     int file = source == MRXCL_SOURCE_REMIX ? 0 : source; /* a remix is the one file */
-    int rc = stem_writer_write(job->writer, file, channel, frames, job->err, sizeof job->err);
-    job->io_seconds += now_seconds() - t0;
-    return rc;
+    return stem_writer_write(job->writer, file, channel, frames, job->write_err,
+                             sizeof job->write_err);
 }
 
 void separate_job_progress(void *user, size_t frames_done, size_t frames_total)

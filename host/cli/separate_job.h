@@ -21,7 +21,10 @@ typedef struct separate_job {
     const char *input_path;
     int loudness_skipped; /* the rate is outside what the loudness meter takes */
     stem_writer *writer;
-    double io_seconds;         /* time spent in the read and write callbacks */
+    /* The stream's pipeline calls read on one thread, write and progress on another:
+     * each keeps its own time and message. */
+    double first_pass_seconds; /* the first pass: checks and loudness */
+    char write_err[4096 + 512]; /* why writing failed */
     size_t pieces, pieces_done;
     progress *progress;        /* NULL, or told of the first pass and of each piece */
     /* per piece: seconds from the start of the separation (or the previous piece) and
@@ -58,7 +61,8 @@ double separate_job_first_piece_extra(const separate_job *job);
 /* Frees what the job holds (not the writer). */
 void separate_job_close(separate_job *job);
 
-/* mrxcl_read_callback, mrxcl_write_callback, mrxcl_progress_callback; user is the job. */
+/* mrxcl_read_callback, mrxcl_write_callback, mrxcl_progress_callback; user is the job.
+ * Read reports into job->err, write into job->write_err: they run on different threads. */
 int separate_job_read(void *user, float *const *channel, size_t frames);
 int separate_job_write(void *user, int source, const float *const *channel, size_t frames);
 void separate_job_progress(void *user, size_t frames_done, size_t frames_total);

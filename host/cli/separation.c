@@ -7,11 +7,14 @@
 
 #include "common.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
+#include <libgen.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -118,6 +121,8 @@ int separation_init(separation *sp, const char *command, output_kind kind,
                            st->overlap_seconds, st->piece_seconds);
     if (st->piece_seconds == 0 && o->overlap > 0)
         return usage_error(sp->command, "--overlap needs pieces: --chunk 0 separates the input whole");
+    st->batch = o->batch;
+    st->max_memory = o->max_memory > 0 ? (size_t)o->max_memory : 0;
     return 0;
 }
 
@@ -393,8 +398,8 @@ static int create_context(separation *sp)
 static void print_stream_error(separation *sp, int status)
 {
     progress_break(&sp->progress);
-    if (status == MRXCL_ERR_CALLBACK)
-        print_error("%s", sp->job.err); /* ours: reading the input or writing a stem */
+    if (status == MRXCL_ERR_CALLBACK) /* ours: reading the input or writing a stem */
+        print_error("%s", sp->job.err[0] ? sp->job.err : sp->job.write_err);
     else if (status == MRXCL_ERR_NONFINITE)
         print_error("separating '%s' on %s: %s; nothing written", sp->input_path,
                     sp->device_name, mrxcl_last_error(sp->ctx));
@@ -418,15 +423,17 @@ static int separate_and_commit(separation *sp)
                                        job->sample_rate, separate_job_read, separate_job_write,
                                        separate_job_progress, job);
     sp->separate_s = now_seconds() - t;
+    memset(&sp->stats, 0, sizeof sp->stats);
+    mrxcl_stream_stats_get(sp->ctx, &sp->stats);
     progress_break(&sp->progress);
     if (status != MRXCL_OK) {
         print_stream_error(sp, status);
         return EXIT_RUNTIME;
     }
-    int committed = stem_writer_commit(sp->writer, job->err, sizeof job->err);
+    int committed = stem_writer_commit(sp->writer, job->write_err, sizeof job->write_err);
     sp->writer = NULL; /* commit frees it either way */
     if (committed != 0) {
-        print_error("%s", job->err);
+        print_error("%s", job->write_err);
         return EXIT_RUNTIME;
     }
     sp->dir_created = 0; /* it holds the stems now */
@@ -465,7 +472,8 @@ static void report_speed(const separation *sp)
 {
     const separate_job *job = &sp->job;
     double seconds = (double)job->frames / job->sample_rate;
-    double took = sp->separate_s - job->io_seconds; /* the device's part */
+    /* reading, separating and writing: they overlap (the stream's pipeline) */
+    double took = sp->separate_s;
     fprintf(stderr, "separated %.1f s of audio (%d ch, %d Hz) in %.2f s, %.1fx real time on %s\n",
             seconds, job->channels, job->sample_rate, took, took > 0 ? seconds / took : 0.0,
             sp->device_name);
@@ -493,6 +501,76 @@ static void report_verbose(const separation *sp)
             sp->plan.pieces, sp->plan.pieces == 1 ? "" : "s",
             (double)sp->plan.piece_frames / rate, (double)sp->plan.overlap_frames / rate,
             sp->load_s, sp->setup_s, sp->separate_s, now_seconds() - sp->t0);
+    const mrxcl_stream_stats *st = &sp->stats;
+    fprintf(stderr, "mrxcl: batches of %d piece%s; stage seconds (overlapping): read %.2f, "
+                    "resample and gain %.2f, device %.2f (busy %.0f%%), resample back and "
+                    "checks %.2f, write %.2f; device memory %.0f MiB\n",
+            st->batch, st->batch == 1 ? "" : "s", st->read_seconds, st->prepare_seconds,
+            st->device_seconds, st->wall_seconds > 0 ? 100.0 * st->device_seconds / st->wall_seconds : 0.0,
+            st->finish_seconds, st->write_seconds, (double)st->device_bytes / (1 << 20));
+}
+
+static long peak_rss_kib(void)
+{
+    struct rusage ru;
+    return getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss : -1;
+}
+
+/* --stats FILE: the run's figures, as one JSON object, written atomically. */
+static int write_stats(const separation *sp)
+{
+    const separate_job *job = &sp->job;
+    const mrxcl_stream_stats *st = &sp->stats;
+    double audio = (double)job->frames / job->sample_rate, total = now_seconds() - sp->t0;
+    cJSON *o = cJSON_CreateObject(), *sec = cJSON_CreateObject(), *x = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "input", sp->input_path);
+    cJSON_AddStringToObject(o, "device", sp->device_name);
+    cJSON_AddStringToObject(o, "model", sp->model_name);
+    cJSON_AddNumberToObject(o, "audio_seconds", audio);
+    cJSON_AddNumberToObject(o, "channels", job->channels);
+    cJSON_AddNumberToObject(o, "sample_rate", job->sample_rate);
+    cJSON_AddNumberToObject(o, "pieces", (double)st->pieces);
+    cJSON_AddNumberToObject(o, "batch", st->batch);
+    cJSON_AddNumberToObject(o, "batches", (double)st->batches);
+    cJSON_AddBoolToObject(o, "pipeline", sp->stream.pipeline);
+    cJSON_AddItemToObject(o, "seconds", sec);
+    cJSON_AddNumberToObject(sec, "model_and_first_pass", sp->load_s);
+    cJSON_AddNumberToObject(sec, "first_pass", job->first_pass_seconds);
+    cJSON_AddNumberToObject(sec, "setup", sp->setup_s);
+    cJSON_AddNumberToObject(sec, "read", st->read_seconds);
+    cJSON_AddNumberToObject(sec, "prepare", st->prepare_seconds);
+    cJSON_AddNumberToObject(sec, "device", st->device_seconds);
+    cJSON_AddNumberToObject(sec, "finish", st->finish_seconds);
+    cJSON_AddNumberToObject(sec, "write", st->write_seconds);
+    cJSON_AddNumberToObject(sec, "separate", sp->separate_s);
+    cJSON_AddNumberToObject(sec, "total", total);
+    cJSON_AddItemToObject(o, "x_real_time", x);
+    cJSON_AddNumberToObject(x, "device", st->device_seconds > 0 ? audio / st->device_seconds : 0);
+    cJSON_AddNumberToObject(x, "separate", sp->separate_s > 0 ? audio / sp->separate_s : 0);
+    /* from the file to the stems, first pass included, kernel build and setup not */
+    double e2e = sp->load_s + sp->separate_s;
+    cJSON_AddNumberToObject(x, "end_to_end", e2e > 0 ? audio / e2e : 0);
+    cJSON_AddNumberToObject(o, "device_busy", st->wall_seconds > 0 ? st->device_seconds / st->wall_seconds : 0);
+    cJSON_AddNumberToObject(o, "device_bytes", (double)st->device_bytes);
+    cJSON_AddNumberToObject(o, "peak_rss_bytes", (double)peak_rss_kib() * 1024.0);
+    char *text = cJSON_Print(o);
+    cJSON_Delete(o);
+    if (!text) {
+        print_error("out of memory writing '%s'", sp->opt.stats);
+        return EXIT_RUNTIME;
+    }
+    char dir_buf[4096], name_buf[4096];
+    snprintf(dir_buf, sizeof dir_buf, "%s", sp->opt.stats);
+    snprintf(name_buf, sizeof name_buf, "%s", sp->opt.stats);
+    size_t len = strlen(text);
+    char *line = realloc(text, len + 2);
+    if (line) {
+        text = line;
+        memcpy(text + len, "\n", 2);
+    }
+    int rc = write_atomic(dirname(dir_buf), basename(name_buf), text);
+    free(text);
+    return rc == 0 ? 0 : EXIT_RUNTIME;
 }
 
 static void report(const separation *sp)
@@ -545,6 +623,10 @@ int separation_run(separation *sp, const char *input, const char *output)
         return rc;
     }
     report(sp);
+    if (sp->opt.stats && (rc = write_stats(sp)) != 0) {
+        end_input(sp);
+        return rc;
+    }
     sp->last_seconds = (double)sp->job.frames / sp->job.sample_rate;
     end_input(sp);
     return 0;

@@ -43,6 +43,7 @@ typedef struct separation {
     /* seconds: model, input and loudness; mrxcl_context_create (kernel build and device
      * setup), and the CPU time it took; read+separate+write */
     double t0, load_s, setup_s, setup_cpu_s, separate_s;
+    mrxcl_stream_stats stats; /* the last input's, from the library */
     /* seconds of audio of the last input separated without error (batch's summary) */
     double last_seconds;
 } separation;

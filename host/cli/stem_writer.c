@@ -470,13 +470,18 @@ static void remove_stale_partials(const char *dir, const char *name)
     closedir(d);
 }
 
-/* Integer samples clip at full scale: without it libsndfile wraps a sample over 1.0 round
- * to the other sign in PCM WAV, and its FLAC writer fails on it ("No Error"). */
-static void set_clipping(SNDFILE *sf, const SF_INFO *info)
+/* Before the first sample. Integer samples clip at full scale: without it libsndfile
+ * wraps a sample over 1.0 round to the other sign in PCM WAV, and its FLAC writer fails
+ * on it ("No Error"). Float WAVs get no PEAK chunk: it carries the time of writing, so
+ * the same separation would never give the same file twice (the peaks are no loss: a
+ * reader scans for them). Ogg is the exception that stays: libsndfile gives each Ogg
+ * stream a random serial number, as the Ogg format asks. */
+static void set_writer_options(SNDFILE *sf, const SF_INFO *info)
 {
     int sub = info->format & SF_FORMAT_SUBMASK;
     if (sub == SF_FORMAT_PCM_16 || sub == SF_FORMAT_PCM_24)
         sf_command(sf, SFC_SET_CLIPPING, NULL, SF_TRUE);
+    sf_command(sf, SFC_SET_ADD_PEAK_CHUNK, NULL, SF_FALSE);
 }
 
 /* Splits `path` into its directory ("." when none) and file name. -1 if too long. */
@@ -523,7 +528,7 @@ static int open_stream(stem_file *f, const SF_INFO *info, const audio_spec *spec
         format_message(err, err_size, "cannot write '%s': %s", f->final_path, sf_strerror(NULL));
         return -1;
     }
-    set_clipping(f->sf, &raw);
+    set_writer_options(f->sf, &raw);
     return 0;
 }
 
@@ -565,7 +570,7 @@ static int open_stem_file(stem_writer *w, int i, const char *path, const SF_INFO
                        f->write_errno ? strerror(f->write_errno) : sf_strerror(NULL));
         return -1;
     }
-    set_clipping(f->sf, info);
+    set_writer_options(f->sf, info);
     /* the input's speaker positions, in the WAVE_FORMAT_EXTENSIBLE mask (FLAC and Ogg
      * keep the channels' order, and their formats fix what each position is) */
     int container = info->format & SF_FORMAT_TYPEMASK;
