@@ -28,7 +28,6 @@ int mrxcl_check_planes(const mrxcl_context *ctx, const float *const *input, int 
     return MRXCL_OK;
 }
 
-/* Units per work-item group in the LSTM kernel: 4 where H is a multiple of 4. */
 /* Units per work-item group of the recurrence kernel (LSTM_VEC, kernels/lstm.cl): on CPU
  * devices the widest of 16, 8, 4 that divides H (float16 fills an AVX-512 register: on
  * PoCL 2-4 times as fast as float4, bench/README.md), elsewhere 4 (more work-items per
@@ -49,11 +48,50 @@ static int lstm_vec(const mrxcl_cl *cl, const mrxcl_model_info *in)
     return 1;
 }
 
-static int make_kernels(mrxcl_context *ctx)
+/* Sequences per work-group of lstm_recurrence_block (LSTM_BLOCK) and the number of
+ * channels B from which the recurrence takes it instead of lstm_recurrence (0: never).
+ * Not taken by default until measured. MRXCL_LSTM_BLOCK=1 keeps lstm_recurrence for every B; 2 to 8 takes
+ * the block kernel with that many sequences per group for every B (tests, benchmarks).
+ * A block whose h and c do not fit the device's local memory is never taken. */
+static void lstm_block(const mrxcl_cl *cl, const mrxcl_model_info *in, int *block, int *from)
+{
+    const char *e = getenv("MRXCL_LSTM_BLOCK");
+    int H = in->hidden / 2, want = e && *e ? atoi(e) : 0;
+    cl_device_type type = 0;
+    cl_ulong local_mem = 0;
+    clGetDeviceInfo(cl->device, CL_DEVICE_TYPE, sizeof type, &type, NULL);
+    clGetDeviceInfo(cl->device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof local_mem, &local_mem, NULL);
+    *block = 4;
+    *from = 0;
+    if (want == 1)
+        return;
+    if (want >= 2 && want <= 8) {
+        *block = want;
+        *from = 1;
+    }
+    if (sizeof(float) * 3 * (cl_ulong)*block * H > local_mem)
+        *from = 0;
+}
+
+/* As many work-items per group of a recurrence kernel as there are groups of LSTM_VEC
+ * units, up to what the device allows for that kernel and 256; each then owns several
+ * groups. */
+static size_t lstm_local(mrxcl_context *ctx, int kernel, int vec)
+{
+    size_t wg = 0, local = (size_t)ctx->info.hidden / 2 / (size_t)vec;
+    cl_int err = clGetKernelWorkGroupInfo(ctx->k[kernel], ctx->cl.device, CL_KERNEL_WORK_GROUP_SIZE,
+                                          sizeof wg, &wg, NULL);
+    if (err != CL_SUCCESS || wg == 0)
+        wg = 64;
+    if (local > wg)
+        local = wg;
+    return local > 256 ? 256 : local;
+}
+
+static int make_kernels(mrxcl_context *ctx, int vec)
 {
     int i;
     cl_int err;
-    size_t wg = 0;
     for (i = 0; i < K_COUNT; i++) {
         ctx->k[i] = clCreateKernel(ctx->cl.program, mrxcl_kernel_names[i], &err);
         if (!ctx->k[i]) {
@@ -62,17 +100,8 @@ static int make_kernels(mrxcl_context *ctx)
             return mrxcl_cl_check(ctx, err, msg);
         }
     }
-    /* As many work-items per LSTM sequence as there are groups of LSTM_VEC units, up
-     * to what the device allows; each then owns several groups. */
-    err = clGetKernelWorkGroupInfo(ctx->k[K_LSTM], ctx->cl.device, CL_KERNEL_WORK_GROUP_SIZE, sizeof wg,
-                                   &wg, NULL);
-    if (err != CL_SUCCESS || wg == 0)
-        wg = 64;
-    ctx->lstm_local = (size_t)ctx->info.hidden / 2 / (size_t)lstm_vec(&ctx->cl, &ctx->info);
-    if (ctx->lstm_local > wg)
-        ctx->lstm_local = wg;
-    if (ctx->lstm_local > 256)
-        ctx->lstm_local = 256;
+    ctx->lstm_local = lstm_local(ctx, K_LSTM, vec);
+    ctx->lstm_local_block = lstm_local(ctx, K_LSTM_BLOCK, vec);
     return MRXCL_OK;
 }
 
@@ -83,7 +112,7 @@ mrxcl_context *mrxcl_context_create(const mrxcl_model *model, const mrxcl_contex
     mrxcl_context *ctx;
     char *log = NULL, options[64];
     double t0;
-    int rc;
+    int rc, vec;
 
     mrxcl_thread_error_clear();
     if (!params)
@@ -104,7 +133,9 @@ mrxcl_context *mrxcl_context_create(const mrxcl_model *model, const mrxcl_contex
     ctx->profile = getenv("MRXCL_PROFILE") && *getenv("MRXCL_PROFILE") && strcmp(getenv("MRXCL_PROFILE"), "0");
     if ((rc = mrxcl_cl_open(&ctx->cl, params)))
         goto fail;
-    snprintf(options, sizeof options, "-DLSTM_VEC=%d", lstm_vec(&ctx->cl, &ctx->info));
+    vec = lstm_vec(&ctx->cl, &ctx->info);
+    lstm_block(&ctx->cl, &ctx->info, &ctx->lstm_block, &ctx->lstm_block_from);
+    snprintf(options, sizeof options, "-DLSTM_VEC=%d -DLSTM_BLOCK=%d", vec, ctx->lstm_block);
     t0 = mrxcl_clock();
     if ((rc = mrxcl_cl_build(&ctx->cl, params->kernel_dir, options, &log))) {
         mrxcl_thread_set_build_log(log);
@@ -112,7 +143,7 @@ mrxcl_context *mrxcl_context_create(const mrxcl_model *model, const mrxcl_contex
         goto fail;
     }
     ctx->build_seconds = mrxcl_clock() - t0;
-    if ((rc = make_kernels(ctx)) || (rc = mrxcl_gemm_choose(ctx)) ||
+    if ((rc = make_kernels(ctx, vec)) || (rc = mrxcl_gemm_choose(ctx)) ||
         (rc = mrxcl_blas_setup(ctx, params->auto_tune)) || (rc = mrxcl_fft_setup()))
         goto fail;
     ctx->fft_setup = 1;
