@@ -137,6 +137,7 @@ __kernel void lstm_recurrence_block(__global const float *gx, __global const flo
     size_t seq[SB]; /* first row of each sequence of the block */
     int live[SB];
 
+    #pragma unroll
     for (j = 0; j < SB; j++) {
         int b = blk * SB + j;
         live[j] = b < B;
@@ -157,6 +158,7 @@ __kernel void lstm_recurrence_block(__global const float *gx, __global const flo
             vec_t gi[SB], gf[SB], gg[SB], go[SB];
             vec_t bii = VLOAD(q, bi), bif = VLOAD(q, bi + H);
             vec_t big = VLOAD(q, bi + 2 * H), bio = VLOAD(q, bi + 3 * H);
+            #pragma unroll
             for (j = 0; j < SB; j++) {
                 __global const float *gr = gx + (seq[j] + t) * (size_t)(2 * G) + (size_t)d * G;
                 gi[j] = VLOAD(q, gr) + bii;
@@ -168,6 +170,7 @@ __kernel void lstm_recurrence_block(__global const float *gx, __global const flo
             for (int k = 0; k < H; k++, w += G) {
                 vec_t wi = VLOAD(q, w), wf = VLOAD(q, w + H);
                 vec_t wg = VLOAD(q, w + 2 * H), wo = VLOAD(q, w + 3 * H);
+                #pragma unroll
                 for (j = 0; j < SB; j++) {
                     vec_t hk = VSPLAT(h[j * H + k]);
                     gi[j] = fma(wi, hk, gi[j]);
@@ -176,6 +179,7 @@ __kernel void lstm_recurrence_block(__global const float *gx, __global const flo
                     go[j] = fma(wo, hk, go[j]);
                 }
             }
+            #pragma unroll
             for (j = 0; j < SB; j++) {
                 vec_t i_ = 1.0f / (1.0f + exp(-gi[j]));
                 vec_t f_ = 1.0f / (1.0f + exp(-gf[j]));
