@@ -50,16 +50,47 @@ static int lstm_vec(const mrxcl_cl *cl, const mrxcl_model_info *in)
 
 /* Sequences per work-group of lstm_recurrence_block (LSTM_BLOCK) and the number of
  * channels B from which the recurrence takes it instead of lstm_recurrence (0: never).
- * Not taken by default until measured. MRXCL_LSTM_BLOCK=1 keeps lstm_recurrence for every B; 2 to 8 takes
- * the block kernel with that many sequences per group for every B (tests, benchmarks).
- * A block whose h and c do not fit the device's local memory is never taken. */
+ *
+ * CPU devices: 4, from B = 2 on. bench/lstm_rates on PoCL 3.1, 2-core AMD EPYC (AVX-512),
+ * one layer, 3 branches x 2 directions x B channels, T = 256 (GFLOP/s of the recurrent
+ * product, 8 H^2 per step and sequence):
+ *
+ *   H   kernel        B=1   2    4    8    16   32
+ *   160 per sequence   69   70   82   88   89   89
+ *   160 block 2        78  145  142  142  143  143
+ *   160 block 4        41   80  155  155  154  154
+ *   160 block 8        21   39   78  149  149  149
+ *   256 per sequence   40   51   51   51   51   51
+ *   256 block 2        52  100  100  100  100  100
+ *   256 block 4        45   84  165  169  169  169
+ *   256 block 8        22   43   83  161  159  164
+ *
+ * The kernel per sequence reads all of W_hh (H x 4H: 0.4 MB for H 160, 1 MB for 256) per
+ * step and sequence from L2 or beyond, and its rate does not grow with B: it is bound by
+ * the cache, not the FMAs. A block of 4 multiplies each weight load into 4 sequences and
+ * runs 1.7x (H 160) to 3.3x (H 256) as fast once B fills it; 8 gains nothing more (its
+ * 4 x 8 accumulators and the weights exceed AVX-512's 32 registers). At B = 2 the
+ * half-empty block of 4 is still 1.1-1.6x as fast as a group per sequence; at B = 1 it
+ * loses (0.5-1.1x over two runs). A block of 2 would do better at B = 2 and 3 (145 and
+ * 100 GFLOP/s), but one block width is built. Where a device has more compute units
+ * than the blocked launch has work-groups (2 x branches x ceil(B / 4)), B starts where it
+ * has one per unit, so that no core idles for the block's sake (never on 2 cores; not
+ * measured on more).
+ *
+ * GPUs: lstm_recurrence, as before, until measured there (bench/README.md says how).
+ *
+ * MRXCL_LSTM_BLOCK=1 keeps lstm_recurrence for every B; 2 to 8 takes the block kernel with
+ * that many sequences per group for every B, B = 1 included (tests, benchmarks). A block
+ * whose h and c do not fit the device's local memory is never taken. */
 static void lstm_block(const mrxcl_cl *cl, const mrxcl_model_info *in, int *block, int *from)
 {
     const char *e = getenv("MRXCL_LSTM_BLOCK");
     int H = in->hidden / 2, want = e && *e ? atoi(e) : 0;
     cl_device_type type = 0;
+    cl_uint units = 1;
     cl_ulong local_mem = 0;
     clGetDeviceInfo(cl->device, CL_DEVICE_TYPE, sizeof type, &type, NULL);
+    clGetDeviceInfo(cl->device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof units, &units, NULL);
     clGetDeviceInfo(cl->device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof local_mem, &local_mem, NULL);
     *block = 4;
     *from = 0;
@@ -68,6 +99,11 @@ static void lstm_block(const mrxcl_cl *cl, const mrxcl_model_info *in, int *bloc
     if (want >= 2 && want <= 8) {
         *block = want;
         *from = 1;
+    } else if (type & CL_DEVICE_TYPE_CPU) {
+        int groups = 2 * in->n_sources, blocks = ((int)units + groups - 1) / groups;
+        *from = 4 * (blocks - 1) + 1; /* the least B with ceil(B / 4) >= blocks */
+        if (*from < 2)
+            *from = 2;
     }
     if (sizeof(float) * 3 * (cl_ulong)*block * H > local_mem)
         *from = 0;
