@@ -51,9 +51,10 @@ static int lstm_vec(const mrxcl_cl *cl, const mrxcl_model_info *in)
 /* Sequences per work-group of lstm_recurrence_block (LSTM_BLOCK) and the number of
  * channels B from which the recurrence takes it instead of lstm_recurrence (0: never).
  *
- * CPU devices: 4, from B = 2 on. bench/lstm_rates on PoCL 3.1, 2-core AMD EPYC (AVX-512),
- * one layer, 3 branches x 2 directions x B channels, T = 256 (GFLOP/s of the recurrent
- * product, 8 H^2 per step and sequence):
+ * CPU devices: 4, from B = 3 on (from B = 2 where H > 181). bench/lstm_rates on PoCL 3.1,
+ * 2-core AMD EPYC (AVX-512, 1 MiB L2 per core), one layer, 3 branches x 2
+ * directions x B channels (GFLOP/s of the recurrent product, 8 H^2 per step and
+ * sequence), T = 256, idle:
  *
  *   H   kernel        B=1   2    4    8    16   32
  *   160 per sequence   69   70   82   88   89   89
@@ -65,16 +66,23 @@ static int lstm_vec(const mrxcl_cl *cl, const mrxcl_model_info *in)
  *   256 block 4        45   84  165  169  169  169
  *   256 block 8        22   43   83  161  159  164
  *
+ * and at T = 2585 (a 30 s piece of the default model), ms per B = 1, 2, 3: H 160 per
+ * sequence 37, 73, 109, block 4 76, 79, 81; H 256 per sequence 160-170, 317-325,
+ * 476-492, block 4 175-179, 180-199, 186-189.
+ *
  * The kernel per sequence reads all of W_hh (H x 4H: 0.4 MB for H 160, 1 MB for 256) per
- * step and sequence from L2 or beyond, and its rate does not grow with B: it is bound by
- * the cache, not the FMAs. A block of 4 multiplies each weight load into 4 sequences and
- * runs 1.7x (H 160) to 3.3x (H 256) as fast once B fills it; 8 gains nothing more (its
- * 4 x 8 accumulators and the weights exceed AVX-512's 32 registers). At B = 2 the
- * half-empty block of 4 is still 1.1-1.6x as fast as a group per sequence; at B = 1 it
- * loses (0.5-1.1x over two runs). A block of 2 would do better at B = 2 and 3 (145 and
- * 100 GFLOP/s), but one block width is built. Where a device has more compute units
- * than the blocked launch has work-groups (2 x branches x ceil(B / 4)), B starts where it
- * has one per unit, so that no core idles for the block's sake (never on 2 cores; not
+ * step and sequence, and its rate does not grow with B: it is bound by the cache, not
+ * the FMAs. A block of 4 multiplies each weight load into 4 sequences and runs 1.7x (H
+ * 160) to 3.3x (H 256) as fast once B fills it; 8 gains nothing more (its 4 x 8
+ * accumulators and the weights exceed AVX-512's 32 registers). Half-empty, at B = 2, it
+ * loses at H 160 (0.92x at T = 2585) and wins at H 256 (1.7x), where W_hh no longer
+ * fits a core's L2 beside the rest; the threshold between them, 16 H^2 bytes over
+ * 512 KiB, is a guess between the two widths measured. At B = 3 it wins at both (1.35x,
+ * 2.6x); at B = 1 it loses. A block of 2 would do better at B = 2 (1.6x at H 160), but
+ * the same kernel with the block size as an inlined constant was not unrolled by PoCL
+ * (half the speed), so one width is built. Where a device has more compute units than
+ * the blocked launch has work-groups (2 x branches x ceil(B / 4)), B starts where it has
+ * one per unit, so that no core idles for the block's sake (never on 2 cores; not
  * measured on more).
  *
  * GPUs: lstm_recurrence, as before, until measured there (bench/README.md says how).
@@ -101,9 +109,10 @@ static void lstm_block(const mrxcl_cl *cl, const mrxcl_model_info *in, int *bloc
         *from = 1;
     } else if (type & CL_DEVICE_TYPE_CPU) {
         int groups = 2 * in->n_sources, blocks = ((int)units + groups - 1) / groups;
+        int least = 16.0 * H * H > 512.0 * 1024 ? 2 : 3;
         *from = 4 * (blocks - 1) + 1; /* the least B with ceil(B / 4) >= blocks */
-        if (*from < 2)
-            *from = 2;
+        if (*from < least)
+            *from = least;
     }
     if (sizeof(float) * 3 * (cl_ulong)*block * H > local_mem)
         *from = 0;
