@@ -112,7 +112,8 @@ int main(int argc, char **argv)
             tu_model_free(&m);
             if (!ctx)
                 return skip ? SKIP_CODE : 1;
-            if ((blocks[ib] > 1) != (ctx->lstm_block_from > 0) || (blocks[ib] > 1 && ctx->lstm_block != blocks[ib])) {
+            if ((blocks[ib] > 1) != (ctx->lstm_block_from > 0) ||
+                (blocks[ib] > 1 && ctx->lstm_block != blocks[ib])) {
                 fprintf(stderr, "lstm_rates: block %d not available on this device (H %zu)\n", blocks[ib], H);
                 mrxcl_context_free(ctx);
                 continue;
