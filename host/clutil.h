@@ -16,6 +16,7 @@
     X(K_MAGNITUDE, spectrum_magnitude)                                                     \
     X(K_ENCODER_COMBINE, encoder_combine)                                                  \
     X(K_LSTM, lstm_recurrence)                                                             \
+    X(K_LSTM_BLOCK, lstm_recurrence_block)                                                 \
     X(K_BRANCH_AVERAGE, branch_average)                                                    \
     X(K_BIAS_RELU, bias_relu)                                                              \
     X(K_APPLY_MASK, apply_mask)                                                            \

@@ -35,7 +35,10 @@ struct mrxcl_context {
     mrxcl_cl cl;
     mrxcl_model_info info;
     cl_kernel k[K_COUNT];
-    size_t lstm_local;
+    size_t lstm_local;       /* work-items per group of lstm_recurrence */
+    size_t lstm_local_block; /* ... of lstm_recurrence_block */
+    int lstm_block;          /* LSTM_BLOCK, sequences per group of lstm_recurrence_block */
+    int lstm_block_from;     /* B (channels) from which the recurrence takes it; 0: never */
     int profile; /* MRXCL_PROFILE set: log stage times */
     int gemm_host; /* GEMMs through the host BLAS on mapped buffers (CPU devices), else CLBlast */
     mrxcl_gemm_stat gemm_prof[MRXCL_GEMM_LABELS]; /* with profile: per GEMM label, this pass */
@@ -139,6 +142,9 @@ int mrxcl_encoders_average(mrxcl_context *ctx, size_t rows);
 /* lstm.c, steps 4-5: the BiLSTM branches on C1, the last layer's output in y[(layers-1)
  * % 2]; then their average into D's right half (C2). */
 int mrxcl_bilstm(mrxcl_context *ctx, size_t rows, int B, int T);
+/* One layer's recurrence on the input projections in gx, into dst; through
+ * lstm_recurrence_block when B >= ctx->lstm_block_from > 0, else lstm_recurrence. */
+int mrxcl_lstm_recurrence(mrxcl_context *ctx, int layer, cl_mem dst, int B, int T);
 int mrxcl_branches_average(mrxcl_context *ctx, size_t rows);
 
 /* decoder.c, step 6: every decoder's hidden layer on D into Z; then decoder (s, r)'s

@@ -1,7 +1,8 @@
 /* The BiLSTM branches and the second cross average (docs/network.md steps 4 and 5):
  * per layer, the input projections of every step of every branch and both directions as
- * CLBlast GEMMs, then one launch of the recurrence kernel that steps all branches,
- * directions and channels side by side; after the last layer, the branches' mean. */
+ * GEMMs, then one launch of the recurrence kernel that steps all branches, directions
+ * and channels side by side (many channels in blocks that share each weight load);
+ * after the last layer, the branches' mean. */
 #include "engine.h"
 
 /* Layer 0 reads C1 (left half of D, row stride 2*hidden) for every branch; later layers
@@ -21,21 +22,26 @@ static int input_projections(mrxcl_context *ctx, int layer, cl_mem src, size_t r
     return MRXCL_OK;
 }
 
-/* One work-group of lstm_local work-items per (branch, direction, channel) sequence. */
-static int recurrence(mrxcl_context *ctx, int layer, cl_mem dst, int B, int T)
+/* One work-group of lstm_local work-items per (branch, direction, channel) sequence, or,
+ * for B from lstm_block_from on, one of lstm_local_block work-items per (branch,
+ * direction, block of lstm_block channels). */
+int mrxcl_lstm_recurrence(mrxcl_context *ctx, int layer, cl_mem dst, int B, int T)
 {
     int H = ctx->info.hidden / 2, rc;
-    size_t local = ctx->lstm_local, global = local * (size_t)ctx->info.n_sources * 2 * (size_t)B;
+    int SB = ctx->lstm_block_from > 0 && B >= ctx->lstm_block_from ? ctx->lstm_block : 1;
+    int kernel = SB > 1 ? K_LSTM_BLOCK : K_LSTM;
+    size_t local = SB > 1 ? ctx->lstm_local_block : ctx->lstm_local;
+    size_t global = local * (size_t)ctx->info.n_sources * 2 * (size_t)((B + SB - 1) / SB);
     const mrxcl_arg args[] = {ARG(ctx->a.gx), ARG(ctx->lstm_whh_t[layer]), ARG(ctx->lstm_bias[layer]),
                               ARG(dst), ARG(T), ARG(H), ARG(B),
-                              LOCAL_ARG(sizeof(float) * 2 * (size_t)H), /* h, double-buffered */
-                              LOCAL_ARG(sizeof(float) * (size_t)H)};    /* c */
+                              LOCAL_ARG(sizeof(float) * 2 * (size_t)SB * H), /* h, double-buffered */
+                              LOCAL_ARG(sizeof(float) * (size_t)SB * H)};    /* c */
     cl_int err;
 
-    if ((rc = mrxcl_set_args(ctx, K_LSTM, args, N_ARGS(args))))
+    if ((rc = mrxcl_set_args(ctx, kernel, args, N_ARGS(args))))
         return rc;
-    err = clEnqueueNDRangeKernel(ctx->cl.queue, ctx->k[K_LSTM], 1, NULL, &global, &local, 0, NULL, NULL);
-    return mrxcl_cl_check(ctx, err, "launching lstm_recurrence");
+    err = clEnqueueNDRangeKernel(ctx->cl.queue, ctx->k[kernel], 1, NULL, &global, &local, 0, NULL, NULL);
+    return mrxcl_cl_check(ctx, err, SB > 1 ? "launching lstm_recurrence_block" : "launching lstm_recurrence");
 }
 
 int mrxcl_bilstm(mrxcl_context *ctx, size_t rows, int B, int T)
@@ -51,7 +57,7 @@ int mrxcl_bilstm(mrxcl_context *ctx, size_t rows, int B, int T)
             return rc;
         t_gemm += mrxcl_profile_clock(ctx) - t0;
         t0 = mrxcl_profile_clock(ctx);
-        if ((rc = recurrence(ctx, layer, dst, B, T)))
+        if ((rc = mrxcl_lstm_recurrence(ctx, layer, dst, B, T)))
             return rc;
         t_rec += mrxcl_profile_clock(ctx) - t0;
         src = dst;

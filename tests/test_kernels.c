@@ -51,8 +51,10 @@ static int has_warning(const char *log)
 
 int main(void)
 {
-    static const char *const variants[] = {"-cl-std=CL1.2 -DLSTM_VEC=1", "-cl-std=CL1.2 -DLSTM_VEC=4",
-                                           "-cl-std=CL1.2 -DLSTM_VEC=8", "-cl-std=CL1.2 -DLSTM_VEC=16"};
+    /* every LSTM_VEC, and LSTM_BLOCK's ends and middle */
+    static const char *const variants[] = {
+        "-cl-std=CL1.2 -DLSTM_VEC=1 -DLSTM_BLOCK=8", "-cl-std=CL1.2 -DLSTM_VEC=4 -DLSTM_BLOCK=2",
+        "-cl-std=CL1.2 -DLSTM_VEC=8 -DLSTM_BLOCK=4", "-cl-std=CL1.2 -DLSTM_VEC=16 -DLSTM_BLOCK=4"};
     mrxcl_context_params params = mrxcl_context_default_params();
     const char *texts[32];
     mrxcl_cl cl;

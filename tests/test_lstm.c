@@ -1,7 +1,14 @@
 /* The BiLSTM branches on the device (input-projection GEMMs plus the recurrence
  * kernel) against a double-precision CPU LSTM written from docs/network.md step 4, fed the
  * raw PyTorch-layout weights. Pass: at least 90 dB SNR per branch output and for the
- * branch average. SEED=N replays a run. */
+ * branch average. SEED=N replays a run.
+ *
+ * The recurrence has two kernels (host/context.c, lstm_block): one work-group per
+ * sequence, and blocks of LSTM_BLOCK sequences per work-group for B channels from
+ * lstm_block_from on. The cases' B (1, 2, 3, 5, 8, 9) put the block kernel through B
+ * under, equal to and a multiple of its block, and not a multiple with a tail; ctest runs
+ * them again with MRXCL_LSTM_BLOCK (1: the kernel per sequence for every B; 3 and 8 with
+ * other LSTM_VEC widths) and MRXCL_LSTM_VEC. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +37,23 @@ static int check_gemm_path(mrxcl_context *ctx)
     printf("GEMM path: %s (MRXCL_GEMM=%s)\n", ctx->gemm_host ? "host BLAS" : "CLBlast", env ? env : "");
     if (ctx->gemm_host != want) {
         printf("FAIL: expected the %s GEMM path\n", want ? "host BLAS" : "CLBlast");
+        return 1;
+    }
+    return 0;
+}
+
+/* The recurrence kernel MRXCL_LSTM_BLOCK asks for: 1, the one per sequence for every B;
+ * 2 to 8, blocks of that many for every B. Returns 1 when ctx took another. */
+static int check_block(mrxcl_context *ctx, int B)
+{
+    const char *env = getenv("MRXCL_LSTM_BLOCK");
+    int want = env && *env ? atoi(env) : 0;
+    int block = ctx->lstm_block_from > 0 && B >= ctx->lstm_block_from ? ctx->lstm_block : 1;
+    printf("recurrence: %s (LSTM_BLOCK=%d from B=%d, MRXCL_LSTM_BLOCK=%s)\n",
+           block > 1 ? "blocks of sequences" : "a work-group per sequence", ctx->lstm_block,
+           ctx->lstm_block_from, env ? env : "");
+    if ((want == 1 && block != 1) || (want >= 2 && want <= 8 && block != want)) {
+        printf("FAIL: expected %d sequences per work-group\n", want);
         return 1;
     }
     return 0;
@@ -97,6 +121,7 @@ static int run_case(int hidden, int layers, int S, int B, int T, tu_rng *rng, ui
         return *skip ? 0 : 1;
     }
     fails += check_gemm_path(ctx);
+    fails += check_block(ctx, B);
     D = malloc(sizeof(float) * rows * 2 * hidden);
     Y = malloc(sizeof(float) * S * rows * hidden);
     ref = malloc(sizeof(double) * S * rows * hidden);
@@ -180,5 +205,13 @@ int main(void)
     fails += run_case(512, 3, 3, 1, 50, &rng, seed, &skip); /* the authors' width */
     fails += run_case(640, 1, 1, 1, 20, &rng, seed, &skip); /* H = 320: work-items own several units */
     fails += run_case(48, 1, 2, 1, 30, &rng, seed, &skip); /* H = 24: float8 on CPU devices */
+    /* Wider batches for the block kernel: B a multiple of 2, 4 and 8; B not a multiple of
+     * any block; B = 3 and 5 and the widths of the models (H 160 and 256; H 320: several
+     * units per work-item at LSTM_VEC 1). */
+    fails += run_case(64, 2, 3, 8, 1 + (int)(tu_next(&rng) % 30), &rng, seed, &skip);
+    fails += run_case(48, 1, 2, 9, 1 + (int)(tu_next(&rng) % 30), &rng, seed, &skip);
+    fails += run_case(320, 1, 1, 5, 12, &rng, seed, &skip);
+    fails += run_case(512, 1, 1, 3, 12, &rng, seed, &skip);
+    fails += run_case(640, 1, 1, 5, 6, &rng, seed, &skip);
     return fails ? 1 : 0;
 }
