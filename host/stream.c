@@ -295,23 +295,23 @@ static int choose_batch(mrxcl_context *ctx, const mrxcl_stream_params *p, const 
     while (fit > 0 && (per_rows * fit > 0x7fffffff || per_samples * fit > 0x7fffffff))
         fit--;
     const size_t pieces = chunk_full_pieces(plan);
+    if (fit == 0)
+        return mrxcl_fail(MRXCL_ERR_DEVICE_MEMORY, "one piece of %zu frames x %d channels needs "
+                          "%zu MiB of device memory for activations, more than the %zu MiB "
+                          "it may take on '%s'; use shorter pieces", plan->length, channels,
+                          mib(one), mib(budget), ctx->cl.desc.name);
     if (p->batch > 0) {
         if ((size_t)p->batch > fit)
-            return mrxcl_fail(MRXCL_ERR_DEVICE_MEMORY, "a batch of %d pieces of %.1f s x %d "
+            return mrxcl_fail(MRXCL_ERR_DEVICE_MEMORY, "a batch of %d piece%s of %.1f s x %d "
                               "channels needs %zu MiB of device memory for activations; %zu "
-                              "fit%s in %zu MiB ('%s')", p->batch, (double)plan->length /
-                              sample_rate, channels,
+                              "fit%s in %zu MiB ('%s')", p->batch, p->batch == 1 ? "" : "s",
+                              (double)plan->length / sample_rate, channels,
                               mib(mrxcl_acts_bytes(in, per_rows * (size_t)p->batch,
                                                    per_samples * (size_t)p->batch, NULL)),
                               fit, fit == 1 ? "s" : "", mib(budget), ctx->cl.desc.name);
         *batch = (size_t)p->batch;
         return MRXCL_OK;
     }
-    if (fit == 0)
-        return mrxcl_fail(MRXCL_ERR_DEVICE_MEMORY, "one piece of %zu frames x %d channels needs "
-                          "%zu MiB of device memory for activations, more than the %zu MiB "
-                          "there are on '%s'; use shorter pieces", plan->length, channels,
-                          mib(one), mib(budget), ctx->cl.desc.name);
     cl_uint units = 1;
     clGetDeviceInfo(ctx->cl.device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof units, &units, NULL);
     size_t per_piece = (size_t)in->n_sources * 2 * (size_t)channels; /* LSTM sequences */
