@@ -269,9 +269,9 @@ static size_t mib(size_t bytes)
     return (bytes + (1u << 20) - 1) >> 20;
 }
 
-/* The batch: p->batch if it fits, else as many pieces as fill the device's compute
- * units (4 LSTM sequences per unit: each is one work-group, and a unit runs several
- * at once), at most what fits the memory and at most the full pieces there are. */
+/* The batch: p->batch if it fits, else on a GPU as many pieces as fill its compute
+ * units (4 LSTM sequences per unit: each is one work-group, and a unit runs several at
+ * once), on a CPU one; at most what fits the memory and the full pieces there are. */
 static int choose_batch(mrxcl_context *ctx, const mrxcl_stream_params *p, const chunk_plan *plan,
                         int channels, int sample_rate, size_t cap, size_t *batch)
 {
@@ -313,9 +313,17 @@ static int choose_batch(mrxcl_context *ctx, const mrxcl_stream_params *p, const 
         return MRXCL_OK;
     }
     cl_uint units = 1;
+    cl_device_type type = 0;
     clGetDeviceInfo(ctx->cl.device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof units, &units, NULL);
+    clGetDeviceInfo(ctx->cl.device, CL_DEVICE_TYPE, sizeof type, &type, NULL);
     size_t per_piece = (size_t)in->n_sources * 2 * (size_t)channels; /* LSTM sequences */
     size_t want = (4 * (size_t)units + per_piece - 1) / per_piece;
+    /* A CPU device: one piece. Its stages already use every core on one piece, and a
+     * larger batch's buffers outgrow the caches: on the 2-core EPYC of bench/README.md a
+     * 30 s piece of 4 channels took 2.7x the time of one of 2 (decoders 6.2 s against
+     * 2.8-3.1 s), though its recurrence ran in blocks 1.7x as fast per channel. */
+    if (type & CL_DEVICE_TYPE_CPU)
+        want = 1;
     size_t k = want < fit ? want : fit;
     if (k > pieces)
         k = pieces;

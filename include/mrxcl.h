@@ -259,9 +259,9 @@ typedef struct mrxcl_stream_params {
     float source_gains[MRXCL_MAX_SOURCES];     /* linear, finite, >= 0 (0 mutes); all 1 */
     /* Pieces per device batch: the network runs `batch` pieces x channels as one batch
      * (the stems are the same, bit for bit, whatever the batch: the rows are independent).
-     * 0 (default): as many as keep every compute unit busy (a GPU: hundreds of LSTM
-     * sequences; a CPU: one piece), at most what fits max_memory. A batch that cannot
-     * fit is refused (MRXCL_ERR_DEVICE_MEMORY) with a message giving what would fit. */
+     * 0 (default): on a GPU as many as keep every compute unit busy (four LSTM
+     * sequences a unit), on a CPU one piece; at most what fits max_memory. A batch
+     * that cannot fit is refused (MRXCL_ERR_DEVICE_MEMORY), saying what would fit. */
     int batch;
     /* Device memory a batch's activations may take, bytes. 0 (default): 3/4 of the
      * device's global memory less the weights, with no buffer over its largest
