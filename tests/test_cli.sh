@@ -274,7 +274,7 @@ expect_failure "--batch 0" 2 "--batch|1 to 4096" "$BIN" separate "$CLIP" -o @OUT
 expect_failure "--max-memory under 1M" 2 "--max-memory|1M" \
     "$BIN" separate "$CLIP" -o @OUT@ -m "$MODEL" --max-memory 10K
 expect_failure "--batch that cannot fit --max-memory" 1 "batch of 64 pieces|MiB|fit" \
-    "$BIN" separate "$CLIP" -o @OUT@ -m "$MODEL" --chunk 0.2 --overlap 0.05 --batch 64 --max-memory 1M
+    "$BIN" separate "$CLIP" -o @OUT@ -m "$MODEL" --chunk 0.2 --overlap 0.05 --batch 64 --max-memory 8M
 expect_failure "batch --stats" 2 "--stats FILE is for one input" \
     "$BIN" batch "$CLIP" -o @OUT@ -m "$MODEL" --stats "$WORK/batch-stats.json"
 expect_failure "ogg above Vorbis's rates" 1 "200000 Hz|384000 Hz|Vorbis" \

@@ -8,11 +8,16 @@
  * surrounds at 1.41 (pyloudnorm's weights, which docs/network.md names); six are 5.1, whose
  * fourth channel, the LFE, is left out; channels past six are rear channels, weight 1.
  *
- * libebur128 meters at most 64 channels. BS.1770's loudness of a block is the weighted
- * sum of its channels' mean squares, so more channels are metered 64 to a libebur128
- * state: every 100 ms each state gives the energy of its channels' last 400 ms, the sums
- * over the states are the blocks, and they are gated here (-70 LUFS absolute, -10 LU
- * relative) as libebur128 gates its own. Up to 64 channels libebur128 does it all.
+ * The first pass of a film must not take longer than its separation on a fast device
+ * (libebur128 meters some 1000x real time per core on stereo), so the input is measured
+ * in stretches of 10 s side by side, a thread per processor: every 100 ms each stretch's
+ * libebur128 states give the energy of the last 400 ms (a block), and the blocks of all
+ * stretches are gated here (-70 LUFS absolute, -10 LU relative) as libebur128 gates its
+ * own. A stretch starts 600 ms early, so that its first block sees settled filters: the
+ * figure equals libebur128's in one piece to 1e-6 LU (tests/test_loudness.c) and does
+ * not depend on the number of threads. libebur128 meters at most 64 channels: BS.1770's
+ * loudness of a block is the weighted sum of its channels' mean squares, so more
+ * channels are metered 64 to a state and the states' energies summed.
  * libebur128 takes only rates from 16 Hz to 2822400 Hz: outside them,
  * loudness_rate_supported says no and the program separates at the input's own level,
  * with a warning (a K-weighting filter, whose shelf is at 1.5 kHz and high-pass at 38 Hz,
