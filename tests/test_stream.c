@@ -42,6 +42,7 @@ typedef struct io {
     int read_calls, fail_read_at, fail_write_at, write_calls, calls_after_failure, failed;
     /* each callback's own: with the pipeline, read and write run on different threads */
     int read_failed, write_failed, reads_after, writes_after;
+    int pipeline; /* then each callback reads its own flag alone */
     size_t progress_calls, last_done;
     int progress_bad;
     int remix; /* expect MRXCL_SOURCE_REMIX only, kept where source 0 goes */
@@ -50,7 +51,7 @@ typedef struct io {
 static int on_read(void *u, float *const *ch, size_t n)
 {
     io *t = u;
-    t->calls_after_failure += t->failed;
+    t->calls_after_failure += !t->pipeline && t->failed;
     t->reads_after += t->read_failed;
     if (++t->read_calls == t->fail_read_at) {
         t->failed = t->read_failed = 1;
@@ -67,7 +68,7 @@ static int on_read(void *u, float *const *ch, size_t n)
 static int on_write(void *u, int s, const float *const *ch, size_t n)
 {
     io *t = u;
-    t->calls_after_failure += t->failed;
+    t->calls_after_failure += !t->pipeline && t->failed;
     t->writes_after += t->write_failed;
     if (++t->write_calls == t->fail_write_at) {
         t->failed = t->write_failed = 1;
@@ -88,7 +89,7 @@ static int on_write(void *u, int s, const float *const *ch, size_t n)
 static void on_progress(void *u, size_t done, size_t total)
 {
     io *t = u;
-    t->calls_after_failure += t->failed;
+    t->calls_after_failure += !t->pipeline && t->failed;
     t->progress_calls++;
     if (done <= t->last_done || done > total || total != t->frames)
         t->progress_bad = 1;
@@ -543,6 +544,7 @@ int main(void)
         p.overlap_seconds = (double)(L / 16) / rate;
         p.pipeline = which >= 2;
         io_reset(&t, x, y, L);
+        t.pipeline = p.pipeline;
         if (which % 2 == 0)
             t.fail_read_at = 2;
         else
