@@ -387,16 +387,21 @@ static int check_batches(mrxcl_context *ctx, tu_rng *rng, const float *x, float 
         mrxcl_stream_params p = mrxcl_stream_default_params();
         p.piece_seconds = (double)(L / 4) / model_rate;
         p.overlap_seconds = 0;
-        p.batch = 4;
-        p.max_memory = 1 << 16;
+        /* a piece is a few MiB here: 16 MiB holds some, 64 KiB none */
+        const size_t memory[2] = {(size_t)16 << 20, (size_t)64 << 10};
+        const char *says[2] = {"fit", "shorter pieces"};
         io t;
-        io_reset(&t, x, y, L);
-        int rs = mrxcl_separate_stream(ctx, &p, C, L, model_rate, on_read, on_write, NULL, &t);
-        const char *msg = mrxcl_last_error(ctx);
-        if (rs != MRXCL_ERR_DEVICE_MEMORY || t.read_calls || !strstr(msg, "fit")) {
-            printf("FAIL: a batch over max_memory: status %d (%s), %d reads\n", rs, msg,
-                   t.read_calls);
-            fails++;
+        for (int i = 0; i < 2; i++) {
+            p.batch = 4096;
+            p.max_memory = memory[i];
+            io_reset(&t, x, y, L);
+            int rs = mrxcl_separate_stream(ctx, &p, C, L, model_rate, on_read, on_write, NULL, &t);
+            const char *msg = mrxcl_last_error(ctx);
+            if (rs != MRXCL_ERR_DEVICE_MEMORY || t.read_calls || !strstr(msg, says[i])) {
+                printf("FAIL: a batch over max_memory %zu: status %d (%s), %d reads\n",
+                       memory[i], rs, msg, t.read_calls);
+                fails++;
+            }
         }
         p.batch = -1;
         p.max_memory = 0;
