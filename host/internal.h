@@ -34,6 +34,15 @@ void mrxcl_thread_set_build_log(const char *log);
 const char *mrxcl_thread_build_log(void);
 const char *mrxcl_cl_strerror(cl_int err);
 
+/* ---- host threads (parallel.c) ----------------------------------------------------- */
+
+/* The processors online, 1 to 64. */
+int mrxcl_processors(void);
+/* Runs worker(arg) on min(max, processors) threads at once, the caller's among them
+ * (max < 1: no bound), and returns when all have returned; fewer threads when no more
+ * can be made. The workers share the work out themselves (a counter under a lock). */
+void mrxcl_run_parallel(void *(*worker)(void *), void *arg, int max);
+
 /* ---- model (model.c, safetensors.c) --------------------------------------------- */
 
 /* The network's weights with every BatchNorm folded into its neighbouring linear

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "chunked.h"
 #include "engine.h"
@@ -74,7 +73,6 @@ static void *resample_worker(void *arg)
 int mrxcl_resample_rows(const float *const *in, int rows, size_t in_len, double from, double to,
                         float *const *out, size_t out_cap, size_t fit, size_t *out_len)
 {
-    enum { MAX_THREADS = 64 };
     resample_job job;
     memset(&job, 0, sizeof job);
     job.in = in;
@@ -87,18 +85,7 @@ int mrxcl_resample_rows(const float *const *in, int rows, size_t in_len, double 
     job.to = to;
     if (pthread_mutex_init(&job.lock, NULL) != 0)
         return mrxcl_fail(MRXCL_ERR_OUT_OF_MEMORY, "cannot make a lock for resampling");
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    int n = cpus < 1 ? 1 : cpus > MAX_THREADS ? MAX_THREADS : (int)cpus;
-    if (n > rows)
-        n = rows;
-    pthread_t threads[MAX_THREADS];
-    int started = 0;
-    for (int t = 1; t < n; t++, started++)
-        if (pthread_create(&threads[t - 1], NULL, resample_worker, &job) != 0)
-            break; /* fewer threads: the ones there take every row */
-    resample_worker(&job);
-    for (int t = 0; t < started; t++)
-        pthread_join(threads[t], NULL);
+    mrxcl_run_parallel(resample_worker, &job, rows);
     pthread_mutex_destroy(&job.lock);
     if (job.status) {
         /* the message was logged where it happened: record it here, quietly */
