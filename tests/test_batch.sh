@@ -160,9 +160,12 @@ for k in ("inputs", "done", "skipped", "failed", "seconds", "elapsed"):
     assert k in s and k in last, k
 assert (s["inputs"], s["done"], s["skipped"], s["failed"], s["seconds"]) == (4, 4, 0, 0, 4), s
 d = [json.loads(l) for l in open(sys.argv[2]) if "\"done\"" in l and l.startswith("{")]
-assert all(e["realtime_factor"] > 0 for e in d if e["event"] == "done")
+done = [e for e in d if e["event"] == "done"]
+assert len(done) == 4 and all(e["realtime_factor"] > 0 and e["batch"] >= 1 and e["device_seconds"] > 0
+                              and 0 < e["device_busy"] <= 1.01 and e["device_bytes"] > 0
+                              and e["first_pass_seconds"] >= 0 for e in done), done
 ' "$R1" "$WORK/stderr" 2>>"$WORK/stderr"
-check "summary: JSON line last and ROOT/.mrxcl/summary-0-of-1.json; done events with realtime_factor" $? "bad summary"
+check "summary: JSON line last and ROOT/.mrxcl/summary-0-of-1.json; done events with the device's figures" $? "bad summary"
 
 t0=$(date +%s%N)
 (cd "$WORK" && "$BIN" batch manifest -o "$R1" -m "$MODEL" --progress json 2>"$WORK/stderr")

@@ -628,6 +628,7 @@ int separation_run(separation *sp, const char *input, const char *output)
         return rc;
     }
     sp->last_seconds = (double)sp->job.frames / sp->job.sample_rate;
+    sp->job_first_pass_s = sp->job.first_pass_seconds;
     end_input(sp);
     return 0;
 }

@@ -44,6 +44,7 @@ typedef struct separation {
      * setup), and the CPU time it took; read+separate+write */
     double t0, load_s, setup_s, setup_cpu_s, separate_s;
     mrxcl_stream_stats stats; /* the last input's, from the library */
+    double job_first_pass_s;  /* the last input's first pass (the job is gone after it) */
     /* seconds of audio of the last input separated without error (batch's summary) */
     double last_seconds;
 } separation;
