@@ -254,8 +254,14 @@ static int fft_host(mrxcl_context *ctx, int r, int forward, cl_mem in, cl_mem ou
             n_jobs = (int)((rows + 15) / 16);
         per = (rows + (size_t)n_jobs - 1) / (size_t)n_jobs;
         for (k = 0, row = 0; k < n_jobs; k++, row += per) {
-            jobs[k] = (fft_job){ctx->fft_kiss[((size_t)k * ctx->info.n_resolutions + r) * 2 + !forward], src, dst,
-                                row, row + per < rows ? row + per : rows, N, forward};
+            fft_job *j = &jobs[k];
+            j->cfg = ctx->fft_kiss[((size_t)k * ctx->info.n_resolutions + r) * 2 + !forward];
+            j->in = src;
+            j->out = dst;
+            j->row0 = row;
+            j->row1 = row + per < rows ? row + per : rows;
+            j->N = N;
+            j->forward = forward;
             /* the last chunk runs here; a thread that cannot start runs here too */
             started[k] = k + 1 < n_jobs && pthread_create(&tid[k], NULL, fft_job_run, &jobs[k]) == 0;
             if (!started[k] && k + 1 < n_jobs)
