@@ -19,8 +19,9 @@ SUDO=""
 export DEBIAN_FRONTEND=noninteractive
 pkgs=(build-essential cmake pkg-config
       ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd clinfo
-      libclfft-dev libclblast-dev libsndfile1-dev libsoxr-dev libcjson-dev libebur128-dev
+      libclfft-dev libclblast-dev libkissfft-dev libsndfile1-dev libsoxr-dev libcjson-dev libebur128-dev
       libssl-dev libopenblas-openmp-dev)
+# libkissfft-dev: the FFTs of CPU devices (PoCL) go through KissFFT on the host.
 # libopenblas-openmp-dev: the GEMMs of CPU devices (PoCL) go through OpenBLAS's cblas_sgemm.
 # libopenblas0-openmp makes OpenBLAS the libblas.so.3 that Debian's python3-torch calls for
 # its matrix products (without it, the netlib reference BLAS: bench/README.md has the figures).

@@ -96,7 +96,9 @@ def main():
            "cpu_count": os.cpu_count(), "seconds": a.seconds, "channels": a.channels, "reps": a.reps,
            "model": "random weights, authors' configuration" if not a.model else a.model, "mrxcl": ours,
            # MRXCL_GEMM: host (OpenBLAS) or clblast; unset: host on CPU devices, clblast elsewhere
-           "mrxcl_gemm": os.environ.get("MRXCL_GEMM") or "default"}
+           "mrxcl_gemm": os.environ.get("MRXCL_GEMM") or "default",
+           # MRXCL_FFT: host (KissFFT) or clfft; unset: host on CPU devices, clfft elsewhere
+           "mrxcl_fft": os.environ.get("MRXCL_FFT") or "default"}
     rows = [ours]
     if not a.no_torch:
         ref = time_torch(model, a.seconds, a.channels, a.reps)

@@ -84,7 +84,7 @@ set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION sound)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS
-  "libc6, ocl-icd-libopencl1 | libopencl1, libclfft2, libclblast1, libsndfile1, libsoxr0, libebur128-1, libcjson1")
+  "libc6, ocl-icd-libopencl1 | libopencl1, libclfft2, libclblast1, libkissfft-float131, libsndfile1, libsoxr0, libebur128-1, libcjson1")
 if(MRXCL_HOST_BLAS_FOUND) # libmrxcl links libopenblas.so.0 (host GEMMs on CPU devices)
   string(APPEND CPACK_DEBIAN_PACKAGE_DEPENDS ", libopenblas0")
 endif()
@@ -92,5 +92,5 @@ endif()
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "pocl-opencl-icd | opencl-icd")
 # Building against the static library needs the dependencies' development files.
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS
-  "pkg-config, ocl-icd-opencl-dev, libclfft-dev, libclblast-dev, libsoxr-dev, libcjson-dev, libopenblas-dev")
+  "pkg-config, ocl-icd-opencl-dev, libclfft-dev, libclblast-dev, libkissfft-dev, libsoxr-dev, libcjson-dev, libopenblas-dev")
 include(CPack)

@@ -189,9 +189,13 @@ mrxcl_context *mrxcl_context_create(const mrxcl_model *model, const mrxcl_contex
     }
     ctx->build_seconds = mrxcl_clock() - t0;
     if ((rc = make_kernels(ctx, vec)) || (rc = mrxcl_gemm_choose(ctx)) ||
-        (rc = mrxcl_blas_setup(ctx, params->auto_tune)) || (rc = mrxcl_fft_setup()))
+        (rc = mrxcl_blas_setup(ctx, params->auto_tune)) || (rc = mrxcl_fft_choose(ctx)))
         goto fail;
-    ctx->fft_setup = 1;
+    if (!ctx->fft_host) { /* the host path needs no clFFT */
+        if ((rc = mrxcl_fft_setup()))
+            goto fail;
+        ctx->fft_setup = 1;
+    }
     if ((rc = mrxcl_weights_upload(ctx, model)))
         goto fail;
     if (status)

@@ -59,7 +59,13 @@ struct mrxcl_context {
     mrxcl_stream_stats stream_stats; /* the last mrxcl_separate_stream's */
     int have_stream_stats;
 
-    /* clFFT plans for the current number of rows */
+    /* The FFTs (stft.c): on CPU devices whose memory is the host's, KissFFT on mapped
+     * buffers, a thread per processor; else clFFT plans for the current number of rows. */
+    int fft_host;
+    int fft_threads;                    /* host path: threads over the frame rows */
+    struct kiss_fftr_state **fft_kiss;  /* host path: [thread][resolution][fwd, inv] */
+    double fft_prof[2];                 /* with profile: seconds in forward, inverse FFTs */
+    int fft_prof_calls[2];
     clfftPlanHandle fft_fwd[MRXCL_MAX_RESOLUTIONS];
     clfftPlanHandle fft_inv[MRXCL_MAX_RESOLUTIONS];
     size_t fft_rows;
@@ -125,13 +131,18 @@ void mrxcl_consistency_share(const mrxcl_residual_share *share, const float *con
 
 /* ---- the stages, in the order the data flows (docs/network.md steps 1-8) -------------- */
 
-/* stft.c, step 1: FFT plans (one batched plan per resolution and direction, baked once per
- * number of frame rows), and resolution r's STFT of the input into X[r] and its
- * magnitudes into mag. */
+/* stft.c, step 1: the FFT path for the device (host KissFFT on CPU devices whose memory is
+ * the host's, else clFFT; MRXCL_FFT=host|clfft overrides), FFT plans (clFFT: one batched
+ * plan per resolution and direction, baked once per number of frame rows; host: one
+ * KissFFT state per thread, resolution and direction), and resolution r's STFT of the
+ * input into X[r] and its magnitudes into mag. */
+int mrxcl_fft_choose(mrxcl_context *ctx);
 int mrxcl_fft_setup(void);
 void mrxcl_fft_teardown(void);
 int mrxcl_fft_plans(mrxcl_context *ctx, size_t rows);
 void mrxcl_fft_release(mrxcl_context *ctx);
+/* With profile: logs the FFTs' time in this pass and resets it. */
+void mrxcl_fft_profile_report(mrxcl_context *ctx);
 int mrxcl_stft(mrxcl_context *ctx, int r, int B, int L, int T);
 
 /* encoder.c, steps 2-3: resolution r's encoder GEMM on mag into E[r]; then every

@@ -79,8 +79,10 @@ int mrxcl_forward(mrxcl_context *ctx, const float *const *x, int B, size_t L, fl
                 (rc = mrxcl_istft_add(ctx, s, r, B, iL, iT)))
                 goto finish;
     stage_mark(ctx, t, "decoders");
-    if (ctx->profile)
+    if (ctx->profile) {
         mrxcl_gemm_profile_report(ctx);
+        mrxcl_fft_profile_report(ctx);
+    }
 
     rc = read_back(ctx, B, L, out);
 finish:

@@ -1,5 +1,7 @@
 /* STFT and inverse STFT on the device against a naive DFT in double precision (the
- * inverse through the mask step, with an all-ones mask and no bias).
+ * inverse through the mask step, with an all-ones mask and no bias), on the FFT path that
+ * MRXCL_FFT asks for (host/stft.c: host KissFFT, the default on CPU devices whose memory is
+ * the host's, or clFFT), which the test checks was taken.
  * Pass: at least 100 dB SNR for every window length, channel count and input length
  * tried, including inputs shorter than half the window. SEED=N replays a run. */
 #include <math.h>
@@ -111,6 +113,26 @@ static int check(const char *what, int N, int B, int L, double snr, uint64_t see
     return ok ? 0 : 1;
 }
 
+/* The FFT path MRXCL_FFT asks for: clfft always gives clFFT; host, or nothing, gives the
+ * host path where the device is a CPU whose memory is the host's. Returns 1 when ctx took
+ * another path. */
+static int check_fft_path(mrxcl_context *ctx)
+{
+    const char *env = getenv("MRXCL_FFT");
+    cl_device_type type = 0;
+    cl_bool unified = CL_FALSE;
+    int want;
+    clGetDeviceInfo(ctx->cl.device, CL_DEVICE_TYPE, sizeof type, &type, NULL);
+    clGetDeviceInfo(ctx->cl.device, CL_DEVICE_HOST_UNIFIED_MEMORY, sizeof unified, &unified, NULL);
+    want = env && !strcmp(env, "clfft") ? 0 : (type & CL_DEVICE_TYPE_CPU) && unified;
+    if (ctx->fft_host != want) {
+        printf("FAIL: FFT path %s, expected %s (MRXCL_FFT=%s)\n", ctx->fft_host ? "host" : "clFFT",
+               want ? "host" : "clFFT", env ? env : "");
+        return 1;
+    }
+    return 0;
+}
+
 static int run_case(const int *windows, int n_res, int hop, int B, int L, tu_rng *rng, uint64_t seed,
                     int *skip)
 {
@@ -131,6 +153,11 @@ static int run_case(const int *windows, int n_res, int hop, int B, int L, tu_rng
     if (!ctx) {
         free(x);
         return *skip ? 0 : 1;
+    }
+    if (check_fft_path(ctx)) {
+        mrxcl_context_free(ctx);
+        free(x);
+        return 1;
     }
     rows = (size_t)B * T;
     for (i = 0; i < (size_t)B * L; i++)
@@ -219,14 +246,18 @@ int main(void)
     tu_rng rng = {seed};
     int fails = 0, skip = 0;
     static const int small[3] = {16, 24, 60}, film[3] = {1024, 2048, 8192};
+    static const int radix7[3] = {14, 40, 112}; /* factors 7 and 5: KissFFT's generic butterfly */
+    const char *env = getenv("MRXCL_FFT");
 
-    printf("seed=%llu\n", (unsigned long long)seed);
+    printf("seed=%llu FFT path asked: %s\n", (unsigned long long)seed, env && *env ? env : "default");
     fails += run_case(small, 3, 4, 2, 1 + (int)(tu_next(&rng) % 400), &rng, seed, &skip);
     if (skip) {
         printf("SKIP: no OpenCL device\n");
         return SKIP_CODE;
     }
     fails += run_case(small, 3, 8, 1, 5, &rng, seed, &skip); /* shorter than N/2 */
+    /* hundreds of rows in chunks of uneven size over the host path's threads */
+    fails += run_case(radix7, 3, 4, 3, 200 + (int)(tu_next(&rng) % 2000), &rng, seed, &skip);
     fails += run_case(small, 3, 8, 3, 1, &rng, seed, &skip); /* one sample */
     fails += run_case(film, 3, 256, 1, 2000 + (int)(tu_next(&rng) % 2000), &rng, seed, &skip);
     fails += run_case(film, 3, 256, 2, 700, &rng, seed, &skip); /* shorter than 8192/2 */
