@@ -35,7 +35,8 @@ int main(int argc, char **argv)
      * threshold at its initial 128 KiB prevents that at no measurable cost in speed. */
     mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 #endif
-    /* clFFT generates its FFT kernels with an attribute PoCL's compiler does not know
+    /* clFFT (on PoCL only with MRXCL_FFT=clfft: CPU devices do their FFTs on the host)
+     * generates its FFT kernels with an attribute PoCL's compiler does not know
      * (max_constant_size), and PoCL prints the compiler's "unknown attribute ... ignored,
      * 1 warning generated" to the terminal at the first run: noise about a library's
      * code, not about the user's audio. Our own kernels build without a warning (ctest
