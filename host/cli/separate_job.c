@@ -133,15 +133,15 @@ double separate_job_first_piece_extra(const separate_job *job)
 {
     size_t n = job->pieces_done < job->pieces ? job->pieces_done : job->pieces;
     if (n < 2)
-        return -1.0;
+        return NAN;
     double *pace = malloc((n - 1) * sizeof *pace);
     if (!pace)
-        return -1.0;
+        return NAN;
     size_t m = 0;
     for (size_t k = 1; k < n; k++)
         if (job->piece_frames[k] > 0)
             pace[m++] = job->piece_seconds[k] / (double)job->piece_frames[k];
-    double extra = -1.0;
+    double extra = NAN;
     if (m > 0) {
         qsort(pace, m, sizeof *pace, compare_doubles);
         double median = m % 2 ? pace[m / 2] : 0.5 * (pace[m / 2 - 1] + pace[m / 2]);

@@ -55,7 +55,7 @@ int separate_job_start(separate_job *job, size_t pieces, double now);
 
 /* The extra seconds the first piece took over the pace of the later ones (work done once,
  * such as kernels compiled at their first launch), estimated from the median seconds per
- * frame of the later pieces; -1 with fewer than 2 pieces. May be negative. */
+ * frame of the later pieces; NAN with fewer than 2 pieces. May be negative. */
 double separate_job_first_piece_extra(const separate_job *job);
 
 /* Frees what the job holds (not the writer). */

@@ -448,7 +448,7 @@ static int separate_and_commit(separation *sp)
 static void report_one_time(const separation *sp, double took)
 {
     double seconds = (double)sp->job.frames / sp->job.sample_rate;
-    double extra = separate_job_first_piece_extra(&sp->job); /* < 0: one piece */
+    double extra = separate_job_first_piece_extra(&sp->job); /* NAN: one piece */
     int verbose = sp->opt.verbose;
     int compiled = sp->setup_cpu_s > COMPILED_CPU_SECONDS;
     int slow_first = extra > SLOW_FIRST_PIECE_SECONDS && extra > SLOW_FIRST_PIECE_SHARE * took;
@@ -456,13 +456,13 @@ static void report_one_time(const separation *sp, double took)
         fprintf(stderr, "mrxcl: kernel build and device setup: %.2f s before separating, not "
                         "counted above (once per machine for a model and piece length: later "
                         "runs reuse the compiled kernels)\n", sp->setup_s);
-    if (extra >= 0 && (verbose || slow_first)) {
+    if (!isnan(extra) && (verbose || slow_first)) {
         double alone = took - (extra > 0 ? extra : 0.0);
         fprintf(stderr, "mrxcl: the first piece took %.2f s more than the later pieces' pace "
                         "(kernels compiled at their first launch, and other work done once): "
                         "the separation alone ran at %.1fx real time\n",
                 extra > 0 ? extra : 0.0, alone > 0 ? seconds / alone : 0.0);
-    } else if (extra < 0 && (verbose || compiled)) {
+    } else if (isnan(extra) && (verbose || compiled)) {
         fputs("mrxcl: in one piece, the time above may include kernels that the OpenCL runtime "
               "compiles at their first launch: a second run shows the engine's speed\n", stderr);
     }
