@@ -197,9 +197,10 @@ void mrxcl_gemm_profile_report(mrxcl_context *ctx)
     memset(ctx->gemm_prof, 0, sizeof ctx->gemm_prof);
 }
 
-int mrxcl_gemm_choose(mrxcl_context *ctx)
+int mrxcl_host_path(mrxcl_context *ctx, const char *var, const char *other, const char *stage,
+                    int available)
 {
-    const char *env = getenv("MRXCL_GEMM");
+    const char *env = getenv(var);
     cl_device_type type = 0;
     cl_bool unified = CL_FALSE;
     int host_ok, want;
@@ -211,21 +212,31 @@ int mrxcl_gemm_choose(mrxcl_context *ctx)
     if (env && *env) {
         if (!strcmp(env, "host"))
             want = 1;
-        else if (!strcmp(env, "clblast"))
+        else if (!strcmp(env, other))
             want = 0;
         else
-            mrxcl_log(MRXCL_LOG_WARN, "MRXCL_GEMM=%s is neither host nor clblast; ignored", env);
+            mrxcl_log(MRXCL_LOG_WARN, "%s=%s is neither host nor %s; ignored", var, env, other);
     }
-#ifndef MRXCL_HAVE_HOST_BLAS
-    if (want && env && !strcmp(env, "host"))
-        mrxcl_log(MRXCL_LOG_WARN, "MRXCL_GEMM=host: this build has no host BLAS; GEMMs through CLBlast");
-    want = 0;
-#else
+    if (!available) {
+        if (want && env && !strcmp(env, "host"))
+            mrxcl_log(MRXCL_LOG_WARN, "%s=host: this build has no host path; %s through %s", var,
+                      stage, other);
+        return 0;
+    }
     if (want && !host_ok) {
-        mrxcl_log(MRXCL_LOG_WARN, "MRXCL_GEMM=host needs a CPU device whose memory is the host's; '%s' is not: "
-                                  "GEMMs through CLBlast", ctx->cl.desc.name);
+        mrxcl_log(MRXCL_LOG_WARN, "%s=host needs a CPU device whose memory is the host's; '%s' is "
+                  "not: %s through %s", var, ctx->cl.desc.name, stage, other);
         want = 0;
     }
+    return want;
+}
+
+int mrxcl_gemm_choose(mrxcl_context *ctx)
+{
+#ifdef MRXCL_HAVE_HOST_BLAS
+    int want = mrxcl_host_path(ctx, "MRXCL_GEMM", "clblast", "GEMMs", 1);
+#else
+    int want = mrxcl_host_path(ctx, "MRXCL_GEMM", "clblast", "GEMMs", 0);
 #endif
     ctx->gemm_host = want;
 #ifdef MRXCL_HAVE_HOST_BLAS

@@ -72,6 +72,12 @@ void mrxcl_gemm_profile_report(struct mrxcl_context *ctx);
  * BLAS or the device's memory is not the host's falls back to CLBlast with a warning),
  * else host on CPU devices with unified memory, CLBlast elsewhere. Logs the choice at DEBUG. */
 int mrxcl_gemm_choose(struct mrxcl_context *ctx);
+/* Whether a stage runs on the host over mapped buffers: by default on a CPU device whose
+ * memory is the host's; the environment variable `var` = host|`other` overrides, and host
+ * asked for elsewhere (or where the build has no host path: available 0) is refused with
+ * a warning naming `stage` and `other`. */
+int mrxcl_host_path(struct mrxcl_context *ctx, const char *var, const char *other,
+                    const char *stage, int available);
 
 /* With MRXCL_PROFILE: waits for the device and returns a monotonic time; else 0. */
 double mrxcl_profile_clock(mrxcl_context *ctx);

@@ -10,7 +10,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "engine.h"
 
@@ -55,32 +54,10 @@ void mrxcl_fft_teardown(void)
  * free on PoCL); elsewhere mapping would copy every spectrum across the bus. */
 int mrxcl_fft_choose(mrxcl_context *ctx)
 {
-    const char *env = getenv("MRXCL_FFT");
-    cl_device_type type = 0;
-    cl_bool unified = CL_FALSE;
-    int host_ok, want;
-    long n;
+    int want = mrxcl_host_path(ctx, "MRXCL_FFT", "clfft", "FFTs", 1), n = mrxcl_processors();
 
-    clGetDeviceInfo(ctx->cl.device, CL_DEVICE_TYPE, sizeof type, &type, NULL);
-    clGetDeviceInfo(ctx->cl.device, CL_DEVICE_HOST_UNIFIED_MEMORY, sizeof unified, &unified, NULL);
-    host_ok = (type & CL_DEVICE_TYPE_CPU) && unified;
-    want = host_ok;
-    if (env && *env) {
-        if (!strcmp(env, "host"))
-            want = 1;
-        else if (!strcmp(env, "clfft"))
-            want = 0;
-        else
-            mrxcl_log(MRXCL_LOG_WARN, "MRXCL_FFT=%s is neither host nor clfft; ignored", env);
-    }
-    if (want && !host_ok) {
-        mrxcl_log(MRXCL_LOG_WARN, "MRXCL_FFT=host needs a CPU device whose memory is the host's; '%s' is not: "
-                                  "FFTs through clFFT", ctx->cl.desc.name);
-        want = 0;
-    }
     ctx->fft_host = want;
-    n = sysconf(_SC_NPROCESSORS_ONLN);
-    ctx->fft_threads = n < 1 ? 1 : n > MAX_FFT_THREADS ? MAX_FFT_THREADS : (int)n;
+    ctx->fft_threads = n > MAX_FFT_THREADS ? MAX_FFT_THREADS : n;
     if (want)
         mrxcl_log(MRXCL_LOG_DEBUG, "FFT path: host KissFFT on mapped buffers of '%s', %d threads",
                   ctx->cl.desc.name, ctx->fft_threads);
