@@ -26,7 +26,8 @@ PyTorch reference (tools/mrx_ref.py, float32, no_grad, all cores or --torch-devi
 in the same 30 s pieces with 2 s cross-fades, read and resampled piece by piece (FFT
 resampling; the stems are computed, cross-faded and consistent, but not resampled back
 or written). One JSON record and a PNG (real-time factor against K; stage seconds as
-stacked bars) go to --out as film-DATE.json/.png. --deadline (seconds since the epoch)
+stacked bars) go to --out as film-DATE.json/.png (`film.py --replot RECORD.json` draws a
+record's PNG again). --deadline (seconds since the epoch)
 skips the runs that would end past it, by the pace of the runs before (bench/gpu/run.sh).
 """
 
@@ -559,6 +560,11 @@ def plot(rec, path):
     ax1.set_xlabel("K (pieces per device batch)")
     ax1.set_ylabel("x real time, end to end")
     ax1.set_xscale("log", base=2)
+    ks = sorted({r["stats"]["batch"] for r in rec["runs"] if "stats" in r})
+    if ks:
+        ax1.set_xticks(ks)
+        ax1.set_xticklabels([str(k) for k in ks])
+        ax1.set_xlim(ks[0] / 1.5, ks[-1] * 1.5)
     ax1.set_title("%.1f min %s, %s" % (rec["input"]["seconds"] / 60, rec["input"]["layout"], rec["device"] or ""),
                   fontsize=9)
     ax1.legend(fontsize=7)
@@ -572,7 +578,17 @@ def plot(rec, path):
         bottom += v
     ax2.plot(range(len(bars)), [r["stats"]["seconds"]["total"] for r in bars], "k_", ms=30, mew=2,
              label="wall (total)")
-    ax2.set_xticks(range(len(bars)))
+    # the baseline (no stage times) and PyTorch's loop beside them
+    others = [(r["model"], "baseline\n(wall)", r["wall_s"]) for r in rec["runs"]
+              if r["label"] == "baseline" and r.get("exit") == 0]
+    for t in rec.get("pytorch", []):
+        if t and "seconds" in t:
+            others.append((t["model"], "PyTorch\n%s" % t["device"], t["seconds"]["total"] - t["seconds"]["warmup"]))
+    for i, (m, lab, v) in enumerate(others):
+        ax2.bar(len(bars) + i, v, color="0.6" if lab.startswith("base") else "0.3",
+                label=None if i else "whole run, no stages")
+        labels.append("%s\n%s" % (m, lab))
+    ax2.set_xticks(range(len(labels)))
     ax2.set_xticklabels(labels, fontsize=7)
     ax2.set_ylabel("seconds (stages overlap in the pipeline)")
     ax2.set_title("stage seconds per run", fontsize=9)
@@ -585,6 +601,10 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--torch-worker"]:
         return torch_worker(argv[1:])
+    if argv[:1] == ["--replot"]:                # film.py --replot RECORD.json: its PNG again
+        with open(argv[1]) as f:
+            plot(json.load(f), argv[1][:-len(".json")] + ".png")
+        return 0
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--layout", choices=sorted(LAYOUTS), default="stereo")
