@@ -639,6 +639,7 @@ def main(argv=None):
 
 def bench(a, tmp):
     t_all = time.time()
+    load_before = os.getloadavg()
     inp = a.input or os.path.join(tmp, "film.wav")
     if a.input:
         import soundfile as sf
@@ -725,7 +726,7 @@ def bench(a, tmp):
     facts["integrated_lufs"] = lufs
     dev = next((r["stats"]["device"] for r in runs if "stats" in r), None)
     rec = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "host": platform.node(),
-           "cpu": cpu_name(), "cpu_count": os.cpu_count(), "load_before": os.getloadavg(),
+           "cpu": cpu_name(), "cpu_count": os.cpu_count(), "load_before": load_before,
            "device": dev, "input": facts, "models": [m for m, _ in models],
            "mrxcl": {"bin": a.bin, "version": version(a.bin)},
            "baseline_commit": a.baseline_commit, "runs": runs, "pytorch": torch_recs,

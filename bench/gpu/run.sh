@@ -16,6 +16,7 @@
 # summary.txt, logs.tgz (every log, the probe's record, the profiles, ctest's output).
 # DRY=1 does it all here on PoCL with torch on the CPU and tiny sizes (a check of the
 # script, not a measurement): DRY=1 OUT=/tmp/gpu-out bash bench/gpu/run.sh
+# MODELS=default (film.py --models) leaves the authors' configuration out of step 4.
 set -uo pipefail
 here=$(pwd)
 t0=$(date +%s)
@@ -88,11 +89,16 @@ for m in default authors; do
             --progress none >"$logs/profile-$m-$k.txt" 2>&1
         say "profile $m run $k: exit $?, $(echo "$(date +%s.%N) - $s" | bc) s"
     done
-    grep -i -E "profile|stage|separated" "$logs/profile-$m-2.txt" | tail -12 | tee -a "$logs/run.log"
+    # per stage, summed over the pieces; then the GEMMs' rates and the run's own lines
+    sed -n 's/.*profile: *\([^ ]*\) *\([0-9.]*\) ms.*/\1 \2/p' "$logs/profile-$m-2.txt" |
+        awk '{s[$1] += $2; n[$1]++} END {for (k in s) printf "  %-10s %9.1f ms (%d marks)\n", k, s[k], n[k]}' |
+        tee -a "$logs/run.log"
+    grep -E "GFLOP|separated|stage seconds" "$logs/profile-$m-2.txt" | tee -a "$logs/run.log"
 done
 rm -rf "$logs/stems" "$logs/profile.wav"
 
-common=(--bin "$mrxcl" --default-model "$model" --batches "$batches" --torch-device "$torch_dev"
+common=(--bin "$mrxcl" --default-model "$model" --models "${MODELS:-default,authors}"
+        --batches "$batches" --torch-device "$torch_dev"
         --python "$py" --keep-logs "$logs/film")
 say "4. film.py probe: $probe min stereo"
 $py bench/film.py "${common[@]}" --minutes "$probe" --layout stereo --out "$logs" --name film-probe \
