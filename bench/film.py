@@ -699,7 +699,9 @@ def bench(a, tmp):
             if mp is None:
                 mp = a.default_model or os.path.join(ROOT, "models", "default.safetensors")
             t = run_torch(runner, name, mp, inp, audio_s)
-            if t:
+            if t and "error" in t:
+                torch_recs.append(t)
+            elif t:
                 torch_recs.append(t)
                 print("  %-9s pytorch (%s) %7.1f s %7.2fx  network %.1f s  rss %.0f MiB" % (
                     name, t.get("device"), t.get("seconds", {}).get("total", 0),

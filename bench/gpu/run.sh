@@ -30,7 +30,6 @@ build=$carry/build
 export PYTHONUNBUFFERED=1
 mkdir -p /tmp/mrxcl-lib && tar xJf "$build/lib.tar.xz" -C /tmp/mrxcl-lib || exit 1
 export LD_LIBRARY_PATH=/tmp/mrxcl-lib/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-export XDG_CACHE_HOME=$logs/cache           # CLBlast's tune for this GPU comes back in logs.tgz
 elapsed() { echo $(($(date +%s) - t0)); }
 say() { echo "[$(elapsed) s] $*" | tee -a "$logs/run.log"; }
 
@@ -48,6 +47,7 @@ else
         export OCL_ICD_VENDORS=/tmp/icd
     fi
     export MRXCL_DEVICE=${MRXCL_DEVICE:-NVIDIA}
+    export XDG_CACHE_HOME=$logs/cache       # CLBlast's tune for this GPU comes back in logs.tgz
 fi
 # soundfile travels as a wheel (the machine's Python has none)
 if ! $py -c "import soundfile" 2>/dev/null; then
