@@ -222,8 +222,8 @@ static int write_batch(driver *d, size_t b)
         if (!last)
             for (int i = 0; i < n_out; i++)
                 memcpy(d->tail[i], out[i] + final, O * sizeof(float));
-        if (io->progress)
-            io->progress(io->user, k, plan);
+        if (io->piece_written)
+            io->piece_written(io->user, k, plan);
     }
     return 0;
 }

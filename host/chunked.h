@@ -66,7 +66,7 @@ typedef struct chunk_io {
     /* the next `frames` final frames of source s, channel[c] for each channel */
     int (*write)(void *user, int source, const float *const *channel, size_t frames);
     /* optional: called after piece k (0-based) of plan->count was written */
-    void (*progress)(void *user, size_t k, const chunk_plan *plan);
+    void (*piece_written)(void *user, size_t k, const chunk_plan *plan);
     void *user;
     /* NULL: `write` receives every source. Else a remix: `write` receives, as source
      * CHUNK_REMIX, input + sum over s of (mix_gains[s] - 1) * source s, frame by frame
@@ -75,7 +75,7 @@ typedef struct chunk_io {
     size_t batch; /* pieces per separate call; 0 is 1 */
     /* 0: every callback on the caller's thread, one batch after another. 1: a pipeline
      * of three threads: read and prepare on one, separate on the caller's, finish, write
-     * and progress on a third, each stage on its own batch (up to CHUNK_SLOTS batches in
+     * and piece_written on a third, each stage on its own batch (up to CHUNK_SLOTS batches in
      * flight). Each callback is still called in order and never twice at once; after a
      * failure no callback starts, though one already running on another thread ends. */
     int pipeline;
