@@ -50,9 +50,12 @@ int mrxcl_forward(mrxcl_context *ctx, const float *const *x, int B, size_t L, fl
                           L, B);
     if ((rc = mrxcl_acts_ensure(ctx, rows, (size_t)B * L)) || (rc = mrxcl_fft_plans(ctx, rows)))
         return rc;
+    t = stage_mark(ctx, 0, NULL);
     if ((rc = upload(ctx, x, B, L)))
         goto finish;
-    t = stage_mark(ctx, 0, NULL);
+    /* the transfers are marked apart: on a GPU they cross the bus, and whether to overlap
+     * them with the kernels (a second queue, buffers in pairs) turns on their share */
+    t = stage_mark(ctx, t, "upload");
 
     /* 1-2. per resolution: STFT and magnitudes, then the encoder's dense layer */
     for (r = 0; r < in->n_resolutions; r++)
@@ -78,13 +81,15 @@ int mrxcl_forward(mrxcl_context *ctx, const float *const *x, int B, size_t L, fl
             if ((rc = mrxcl_decoder_mask(ctx, s, r, rows)) || (rc = mrxcl_mask_apply(ctx, s, r, rows)) ||
                 (rc = mrxcl_istft_add(ctx, s, r, B, iL, iT)))
                 goto finish;
-    stage_mark(ctx, t, "decoders");
+    t = stage_mark(ctx, t, "decoders");
     if (ctx->profile) {
         mrxcl_gemm_profile_report(ctx);
         mrxcl_fft_profile_report(ctx);
     }
 
     rc = read_back(ctx, B, L, out);
+    if (!rc)
+        stage_mark(ctx, t, "download");
 finish:
     /* Also on failure: no transfer into the caller's buffers may outlive this call. */
     err = clFinish(ctx->cl.queue);
