@@ -2,7 +2,7 @@
 # Run HERE (the Debian build machine) before a `device` call: puts into .device-carry
 # (git-ignored) what bench/gpu/run.sh needs on the GPU machine, within the 64 MiB a call
 # carries with the working tree (21 MB, the default model file included):
-#   .device-carry/build   mrxcl and the GPU tests' programs from build-gpu/, configured
+#   .device-carry/build   mrxcl, lstm_rates and the GPU tests' programs from build-gpu/, configured
 #                         without the embedded model (1 MB a program instead of 21 MB:
 #                         the default model travels once, as models/default.safetensors),
 #                         with ctest's files; run.sh points their paths at the copy there
@@ -15,11 +15,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 src=${1:-build-gpu}
-progs=(mrxcl tests/test_forward tests/test_lstm tests/test_stream tests/test_stft tests/test_kernels)
+progs=(mrxcl lstm_rates tests/test_forward tests/test_lstm tests/test_stream tests/test_stft tests/test_kernels)
 if [ ! -f "$src/CMakeCache.txt" ]; then
     cmake -S . -B "$src" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMRXCL_TESTS=ON -DMRXCL_EMBED_DEFAULT_MODEL=OFF
 fi
-cmake --build "$src" -j"$(nproc)" --target mrxcl test_forward test_lstm test_stream test_stft test_kernels
+cmake --build "$src" -j"$(nproc)" --target mrxcl lstm_rates test_forward test_lstm test_stream test_stft test_kernels
 out=.device-carry
 lib=$(mktemp -d)/lib
 rm -rf "$out/build" && mkdir -p "$lib" "$out/build/tests"

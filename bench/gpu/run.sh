@@ -7,7 +7,8 @@
 # 2. the GPU part of the tests through ctest, with MRXCL_DEVICE=NVIDIA: the network against
 #    the PyTorch reference (network_*), the LSTM (lstm, lstm_vec*), the stream (stream),
 #    the STFT and the kernels;
-# 3. MRXCL_PROFILE=1 stage times, both models, 60 s stereo;
+# 3. MRXCL_PROFILE=1 stage times, both models, 60 s stereo (upload and download apart);
+#    3b. the recurrence's formulations (lstm_rates: blocks of 1, 2, 4, 8 sequences);
 # 4. bench/film.py, both models, K = 1, the chosen K and 2, 4, 8, and PyTorch on CUDA: a
 #    1-minute stereo probe first, then 2 h stereo and 30 min 5.1 scaled down by the probe's
 #    pace to fit the time left (BUDGET seconds for the whole script, default 450), each
@@ -97,6 +98,18 @@ for m in default authors; do
 done
 rm -rf "$logs/stems" "$logs/profile.wav"
 
+# The recurrence's two formulations (host/context.c, lstm_block): GPUs keep a work-group
+# per sequence until these figures say otherwise; the fastest block per width and B.
+say "3b. the recurrence: a work-group per sequence against blocks (build/lstm_rates)"
+lr_args=(--hidden 320,512 --channels 1,2,4,8,16,32,64,128 --blocks 1,2,4,8 --steps 512 --reps 3)
+[ "$dry" = 1 ] && lr_args=(--hidden 320 --channels 1,4 --blocks 1,4 --steps 64 --reps 1)
+timeout 90 "$build/lstm_rates" "${lr_args[@]}" --out "$logs/lstm-rates.jsonl" >"$logs/lstm-rates.txt" 2>&1
+say "lstm_rates exit $?"
+awk 'NR > 1 && $7 + 0 > 0 {k = $1 " " $2; if (!(k in b) || $7 > b[k]) {b[k] = $7; sb[k] = $3}}
+     END {for (k in b) {split(k, h, " ");
+          printf "  lstm hidden %s B %s: fastest block %s, %.0f GFLOP/s\n", h[1], h[2], sb[k], b[k]}}' \
+    "$logs/lstm-rates.txt" | sort -k3,3n -k5,5n | tee -a "$logs/run.log"
+
 common=(--bin "$mrxcl" --default-model "$model" --models "${MODELS:-default,authors}"
         --batches "$batches" --torch-device "$torch_dev"
         --python "$py" --keep-logs "$logs/film")
@@ -125,6 +138,6 @@ $py bench/film.py "${common[@]}" --minutes "$m_stereo" --layout stereo --out "$o
 $py bench/film.py "${common[@]}" --minutes "$m_51" --layout 5.1 --out "$out" --name film-5.1 \
     --deadline $((t0 + budget)) 2>&1 | tee -a "$logs/run.log"
 say "done"
-grep -E "^\[|x  |PyTorch /|baseline /|skipped|written|ctest" "$logs/run.log" >"$out/summary.txt"
+grep -E "^\[|x  |PyTorch /|baseline /|skipped|written|ctest|  lstm " "$logs/run.log" >"$out/summary.txt"
 tar czf "$out/logs.tgz" -C "$logs" --exclude '*.safetensors' --exclude '*.wav' . && rm -rf "$logs"
 ls -la "$out"
