@@ -152,20 +152,17 @@ static int read_batch(driver *d, size_t b)
     const chunk_plan *plan = d->plan;
     slot *sl = &d->slots[slot_of(d, b)];
     const int C = d->channels;
-    size_t prev_start = 0, prev_end = 0; /* the previous batch's span (its slot may be this one) */
-    float **prev_span = b > 0 ? d->slots[slot_of(d, b - 1)].span : NULL;
-    if (b > 0) {
-        const slot *prev = &d->slots[slot_of(d, b - 1)];
-        prev_start = chunk_start(plan, prev->first);
-        prev_end = chunk_end(plan, prev->first + prev->pieces - 1);
-    }
+    /* the previous batch's span, read before this slot (it may be the same) is set */
+    const slot *prev = b > 0 ? &d->slots[slot_of(d, b - 1)] : NULL;
+    size_t prev_start = prev ? chunk_start(plan, prev->first) : 0;
+    size_t prev_end = prev ? chunk_end(plan, prev->first + prev->pieces - 1) : 0;
     batch_pieces(d, b, &sl->first, &sl->pieces);
     size_t a = chunk_start(plan, sl->first), e = chunk_end(plan, sl->first + sl->pieces - 1);
     sl->frames = chunk_end(plan, sl->first) - a;
     /* the span begins with what the previous batch read last: the overlap */
     size_t kept = b > 0 ? prev_end - a : 0;
     for (int c = 0; c < C && kept; c++)
-        memmove(sl->span[c], prev_span[c] + (prev_end - prev_start - kept), kept * sizeof(float));
+        memmove(sl->span[c], prev->span[c] + (prev_end - prev_start - kept), kept * sizeof(float));
     for (int c = 0; c < C; c++)
         d->at[c] = sl->span[c] + kept;
     if (d->io->read(d->io->user, d->at, e - a - kept) != 0)
@@ -332,7 +329,7 @@ int chunked_separate(const chunk_plan *plan, int channels, int sources, const ch
     d.sources = sources;
     d.full = chunk_full_pieces(plan);
     d.K = io->batch ? io->batch : 1;
-    if (d.K > d.full && d.full > 0)
+    if (d.K > d.full) /* a batch holds pieces of one length; full >= 1 */
         d.K = d.full;
     d.n_batches = chunk_batches(plan, d.K);
     /* the span of K full pieces: K pieces less the K - 1 overlaps they share */

@@ -27,6 +27,9 @@ void mrxcl_log(mrxcl_log_level level, const char *fmt, ...)
 /* While quiet, mrxcl_fail() records messages without logging them: for callers that
  * add context to the message and log it once themselves. */
 void mrxcl_fail_quiet(int quiet);
+/* Stores `message` as the calling thread's last error without logging it (it was logged on
+ * the thread where it happened: a worker's failure, handed back); returns status. */
+int mrxcl_fail_recorded(int status, const char *message);
 const char *mrxcl_thread_error(void);
 void mrxcl_thread_error_clear(void);
 /* The thread's build log of a failed create (owned by the thread, may be NULL). */

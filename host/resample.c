@@ -87,13 +87,8 @@ int mrxcl_resample_rows(const float *const *in, int rows, size_t in_len, double 
         return mrxcl_fail(MRXCL_ERR_OUT_OF_MEMORY, "cannot make a lock for resampling");
     mrxcl_run_parallel(resample_worker, &job, rows);
     pthread_mutex_destroy(&job.lock);
-    if (job.status) {
-        /* the message was logged where it happened: record it here, quietly */
-        mrxcl_fail_quiet(1);
-        mrxcl_fail(job.status, "%s", job.message);
-        mrxcl_fail_quiet(0);
-        return job.status;
-    }
+    if (job.status)
+        return mrxcl_fail_recorded(job.status, job.message);
     if (!fit && job.uneven)
         return mrxcl_fail(MRXCL_ERR_RESAMPLE, "libsoxr gave channels of different lengths");
     if (out_len)

@@ -91,6 +91,12 @@ int mrxcl_fail(int status, const char *fmt, ...)
 
 void mrxcl_fail_quiet(int quiet) { t_quiet = quiet; }
 
+int mrxcl_fail_recorded(int status, const char *message)
+{
+    snprintf(t_error, sizeof t_error, "%s", message);
+    return status;
+}
+
 const char *mrxcl_thread_error(void) { return t_error; }
 
 void mrxcl_thread_error_clear(void)

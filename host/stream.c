@@ -5,11 +5,9 @@
  * gain and resampling before it, resampling back, consistency and the checks after. */
 #include <math.h>
 #include <pthread.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "chunked.h"
 #include "engine.h"
@@ -104,13 +102,6 @@ typedef struct stream_job {
     char message[MRXCL_MSG_MAX];
 } stream_job;
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 /* Keeps the first failure's status and the failing thread's message; returns -1 for
  * chunk_io. */
 static int job_failed(stream_job *job, int status)
@@ -127,9 +118,9 @@ static int job_failed(stream_job *job, int status)
 static int job_read(void *user, float *const *channel, size_t frames)
 {
     stream_job *job = user;
-    double t0 = now();
+    double t0 = mrxcl_clock();
     int rc = job->read(job->user, channel, frames);
-    job->stats.read_seconds += now() - t0;
+    job->stats.read_seconds += mrxcl_clock() - t0;
     if (rc != 0)
         return job_failed(job, mrxcl_fail(MRXCL_ERR_CALLBACK, "the read callback failed"));
     return 0;
@@ -170,7 +161,7 @@ static int job_prepare(void *user, int slot, const float *const *in, int rows, s
 {
     stream_job *job = user;
     stream_slot *sl = &job->slots[slot];
-    double t0 = now();
+    double t0 = mrxcl_clock();
     int rc = slot_make(job, sl);
     if (rc)
         return job_failed(job, rc);
@@ -193,7 +184,7 @@ static int job_prepare(void *user, int slot, const float *const *in, int rows, s
     }
     for (int r = 0; r < rows; r++)
         sl->in_rows[r] = x[r];
-    job->stats.prepare_seconds += now() - t0;
+    job->stats.prepare_seconds += mrxcl_clock() - t0;
     return rc ? job_failed(job, rc) : 0;
 }
 
@@ -202,9 +193,9 @@ static int job_separate(void *user, int slot, const float *const *in, int rows, 
 {
     stream_job *job = user;
     stream_slot *sl = &job->slots[slot];
-    double t0 = now();
+    double t0 = mrxcl_clock();
     int rc = mrxcl_forward(job->ctx, sl->in_rows, rows, sl->len, job->resample ? sl->net_out : out);
-    job->stats.device_seconds += now() - t0;
+    job->stats.device_seconds += mrxcl_clock() - t0;
     (void)in;
     (void)frames;
     return rc ? job_failed(job, rc) : 0;
@@ -217,7 +208,7 @@ static int job_finish(void *user, int slot, const float *const *in, int rows, si
     stream_job *job = user;
     stream_slot *sl = &job->slots[slot];
     const int n = job->n_sources * rows;
-    double t0 = now();
+    double t0 = mrxcl_clock();
     if (job->resample) {
         int rc = mrxcl_resample_rows((const float *const *)sl->net_out, n, sl->len,
                                      job->ctx->info.sample_rate, job->sample_rate, out, 0, frames,
@@ -234,7 +225,7 @@ static int job_finish(void *user, int slot, const float *const *in, int rows, si
                 out[i][k] /= job->gain;
             nonfinite += !isfinite(out[i][k]);
         }
-    job->stats.finish_seconds += now() - t0;
+    job->stats.finish_seconds += mrxcl_clock() - t0;
     if (nonfinite)
         return job_failed(job, mrxcl_fail(MRXCL_ERR_NONFINITE, "the network gave %zu non-finite "
                                           "samples in a batch of %zu frames x %d rows", nonfinite,
@@ -247,9 +238,9 @@ static int job_write(void *user, int source, const float *const *channel, size_t
     stream_job *job = user;
     if (source == CHUNK_REMIX)
         source = MRXCL_SOURCE_REMIX;
-    double t0 = now();
+    double t0 = mrxcl_clock();
     int rc = job->write(job->user, source, channel, frames);
-    job->stats.write_seconds += now() - t0;
+    job->stats.write_seconds += mrxcl_clock() - t0;
     if (rc != 0)
         return job_failed(job, mrxcl_fail(MRXCL_ERR_CALLBACK, "the write callback failed (%s %d)",
                                           source == MRXCL_SOURCE_REMIX ? "remix" : "source",
@@ -271,7 +262,7 @@ static size_t mib(size_t bytes)
 
 /* The batch: p->batch if it fits, else on a GPU as many pieces as fill its compute
  * units (4 LSTM sequences per unit: each is one work-group, and a unit runs several at
- * once), on a CPU one; at most what fits the memory and the full pieces there are. */
+ * once), on a CPU one; at most what fits the memory. */
 static int choose_batch(mrxcl_context *ctx, const mrxcl_stream_params *p, const chunk_plan *plan,
                         int channels, int sample_rate, size_t cap, size_t *batch)
 {
@@ -290,11 +281,12 @@ static int choose_batch(mrxcl_context *ctx, const mrxcl_stream_params *p, const 
     fit = one ? budget / one : 0;
     if (largest && ctx->cl.max_alloc && fit > ctx->cl.max_alloc / largest)
         fit = ctx->cl.max_alloc / largest;
-    if (fit > (size_t)INT32_MAX / (size_t)channels)
-        fit = (size_t)INT32_MAX / (size_t)channels;
-    while (fit > 0 && (per_rows * fit > 0x7fffffff || per_samples * fit > 0x7fffffff))
-        fit--;
-    const size_t pieces = chunk_full_pieces(plan);
+    /* mrxcl_forward's rows and samples are ints (per_samples >= channels: the batch's
+     * rows fit too) */
+    if (fit > 0x7fffffff / per_rows)
+        fit = 0x7fffffff / per_rows;
+    if (fit > 0x7fffffff / per_samples)
+        fit = 0x7fffffff / per_samples;
     if (fit == 0)
         return mrxcl_fail(MRXCL_ERR_DEVICE_MEMORY, "one piece of %zu frames x %d channels needs "
                           "%zu MiB of device memory for activations, more than the %zu MiB "
@@ -324,10 +316,7 @@ static int choose_batch(mrxcl_context *ctx, const mrxcl_stream_params *p, const 
      * 2.8-3.1 s), though its recurrence ran in blocks 1.7x as fast per channel. */
     if (type & CL_DEVICE_TYPE_CPU)
         want = 1;
-    size_t k = want < fit ? want : fit;
-    if (k > pieces)
-        k = pieces;
-    *batch = k ? k : 1;
+    *batch = want < fit ? want : fit; /* the caller holds it to the pieces there are */
     return MRXCL_OK;
 }
 
@@ -350,7 +339,7 @@ int mrxcl_separate_stream(mrxcl_context *ctx, const mrxcl_stream_params *params,
     chunk_plan plan;
     size_t batch = 1;
     int rc;
-    double t_start = now();
+    double t_start = mrxcl_clock();
     if (!ctx)
         return MRXCL_ERR_INVALID_ARGUMENT;
     ctx->error[0] = '\0';
@@ -422,7 +411,7 @@ int mrxcl_separate_stream(mrxcl_context *ctx, const mrxcl_stream_params *params,
     job.stats.batch = (int)batch;
     job.stats.pieces = plan.count;
     job.stats.batches = chunk_batches(&plan, batch);
-    job.stats.wall_seconds = now() - t_start;
+    job.stats.wall_seconds = mrxcl_clock() - t_start;
     job.stats.device_bytes = ctx->weights_bytes + mrxcl_acts_bytes(&ctx->info, ctx->a.rows, ctx->a.L_B, NULL);
     ctx->stream_stats = job.stats;
     ctx->have_stream_stats = 1;
@@ -436,11 +425,8 @@ int mrxcl_separate_stream(mrxcl_context *ctx, const mrxcl_stream_params *params,
                         job.n_sources);
         break;
     default:
-        rc = job.status ? job.status : MRXCL_ERR_CALLBACK;
-        /* the message was logged on the thread that failed: record it here, quietly */
-        mrxcl_fail_quiet(1);
-        mrxcl_fail(rc, "%s", job.status ? job.message : "a callback failed");
-        mrxcl_fail_quiet(0);
+        rc = mrxcl_fail_recorded(job.status ? job.status : MRXCL_ERR_CALLBACK,
+                                 job.status ? job.message : "a callback failed");
         break;
     }
 out:
