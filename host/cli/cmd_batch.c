@@ -777,7 +777,7 @@ static int run_one(batch *b, const input_item *in, size_t k, size_t n)
     cJSON_AddNumberToObject(o, "batch", st->batch);
     cJSON_AddNumberToObject(o, "first_pass_seconds", sp->job_first_pass_s);
     cJSON_AddNumberToObject(o, "device_seconds", st->device_seconds);
-    cJSON_AddNumberToObject(o, "device_busy", st->wall_seconds > 0 ? st->device_seconds / st->wall_seconds : 0.0);
+    cJSON_AddNumberToObject(o, "device_busy", separation_device_busy(st));
     cJSON_AddNumberToObject(o, "device_bytes", (double)st->device_bytes);
     event(b, in->path, "done", o);
     return sig ? 128 + sig : 0;

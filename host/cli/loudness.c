@@ -94,7 +94,7 @@ loudness_meter *loudness_meter_new(int channels, int sample_rate)
  * squares). */
 typedef struct stretch_job {
     loudness_meter *m;
-    size_t first, count; /* the stretches [first, first + count) of the window's range */
+    size_t count;        /* stretches in [from, to) */
     size_t from, to;     /* the window's frames to measure: [from, to), global */
     size_t next;         /* the next stretch to take, under lock */
     pthread_mutex_t lock;
@@ -210,7 +210,7 @@ static int measure(loudness_meter *m, size_t to)
     }
     if (last >= 4 && last - 3 > m->n_blocks)
         m->n_blocks = last - 3;
-    stretch_job job = {m, 0, (to - m->done + m->stretch - 1) / m->stretch, m->done, to, 0,
+    stretch_job job = {m, (to - m->done + m->stretch - 1) / m->stretch, m->done, to, 0,
                        PTHREAD_MUTEX_INITIALIZER};
     int n = m->threads < (int)job.count ? m->threads : (int)job.count;
     pthread_t th[MAX_THREADS];

@@ -506,8 +506,13 @@ static void report_verbose(const separation *sp)
                     "resample and gain %.2f, device %.2f (busy %.0f%%), resample back and "
                     "checks %.2f, write %.2f; device memory %.0f MiB\n",
             st->batch, st->batch == 1 ? "" : "s", st->read_seconds, st->prepare_seconds,
-            st->device_seconds, st->wall_seconds > 0 ? 100.0 * st->device_seconds / st->wall_seconds : 0.0,
+            st->device_seconds, 100.0 * separation_device_busy(st),
             st->finish_seconds, st->write_seconds, (double)st->device_bytes / (1 << 20));
+}
+
+double separation_device_busy(const mrxcl_stream_stats *st)
+{
+    return st->wall_seconds > 0 ? st->device_seconds / st->wall_seconds : 0.0;
 }
 
 static long peak_rss_kib(void)
@@ -550,7 +555,7 @@ static int write_stats(const separation *sp)
     /* from the file to the stems, first pass included, kernel build and setup not */
     double e2e = sp->load_s + sp->separate_s;
     cJSON_AddNumberToObject(x, "end_to_end", e2e > 0 ? audio / e2e : 0);
-    cJSON_AddNumberToObject(o, "device_busy", st->wall_seconds > 0 ? st->device_seconds / st->wall_seconds : 0);
+    cJSON_AddNumberToObject(o, "device_busy", separation_device_busy(st));
     cJSON_AddNumberToObject(o, "device_bytes", (double)st->device_bytes);
     cJSON_AddNumberToObject(o, "peak_rss_bytes", (double)peak_rss_kib() * 1024.0);
     char *text = cJSON_Print(o);

@@ -49,6 +49,9 @@ typedef struct separation {
     double last_seconds;
 } separation;
 
+/* The share of a stream's wall time the device was busy, 0 to 1 (0 for no time). */
+double separation_device_busy(const mrxcl_stream_stats *stats);
+
 /* The checks that need no model or file (output format, pieces). 0 or EXIT_USAGE. */
 int separation_init(separation *sp, const char *command, output_kind kind,
                     const separate_options *opt);
